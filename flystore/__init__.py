@@ -1,0 +1,117 @@
+"""flystore: a Laravel-style filesystem facade for Python, on fsspec.
+
+    from flystore import Storage
+    Storage.disk("s3").put("avatars/1.jpg", data)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .attributes import DirectoryAttributes, FileAttributes, WriteOptions
+from .backend import Backend
+from .config import env
+from .disk import Disk, FilesystemAdapter, LocalFilesystemAdapter
+from .errors import (
+    ConfigurationError,
+    DiskNotConfigured,
+    DriverNotFound,
+    DriverNotInstalled,
+    FileAlreadyExists,
+    FileNotFound,
+    IntegrityError,
+    InvalidConfiguration,
+    InvalidPath,
+    InvalidSignedUrl,
+    OperationFailed,
+    PathTraversalDetected,
+    ReadOnlyDisk,
+    StorageError,
+    UnableToCheckExistence,
+    UnableToCopyFile,
+    UnableToCreateDirectory,
+    UnableToDeleteDirectory,
+    UnableToDeleteFile,
+    UnableToGeneratePublicUrl,
+    UnableToGenerateTemporaryUrl,
+    UnableToGenerateUrl,
+    UnableToListContents,
+    UnableToMoveFile,
+    UnableToProvideChecksum,
+    UnableToReadFile,
+    UnableToRetrieveMetadata,
+    UnableToSetVisibility,
+    UnableToWriteFile,
+    UnsupportedOperation,
+    UploadRejected,
+)
+from .manager import StorageManager
+from .signing import SignedTarget, verify_temporary_url
+from .storage import Storage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AzureBlobStorageAdapter",
+    "Backend",
+    "ConfigurationError",
+    "DirectoryAttributes",
+    "Disk",
+    "DiskNotConfigured",
+    "DriverNotFound",
+    "DriverNotInstalled",
+    "FileAlreadyExists",
+    "FileAttributes",
+    "FileNotFound",
+    "FilesystemAdapter",
+    "GoogleCloudStorageAdapter",
+    "IntegrityError",
+    "InvalidConfiguration",
+    "InvalidPath",
+    "InvalidSignedUrl",
+    "LocalFilesystemAdapter",
+    "OperationFailed",
+    "PathTraversalDetected",
+    "ReadOnlyDisk",
+    "S3FilesystemAdapter",
+    "SignedTarget",
+    "Storage",
+    "StorageError",
+    "StorageManager",
+    "UnableToCheckExistence",
+    "UnableToCopyFile",
+    "UnableToCreateDirectory",
+    "UnableToDeleteDirectory",
+    "UnableToDeleteFile",
+    "UnableToGeneratePublicUrl",
+    "UnableToGenerateTemporaryUrl",
+    "UnableToGenerateUrl",
+    "UnableToListContents",
+    "UnableToMoveFile",
+    "UnableToProvideChecksum",
+    "UnableToReadFile",
+    "UnableToRetrieveMetadata",
+    "UnableToSetVisibility",
+    "UnableToWriteFile",
+    "UnsupportedOperation",
+    "UploadRejected",
+    "WriteOptions",
+    "env",
+    "verify_temporary_url",
+]
+
+# Driver classes whose modules need an optional extra: imported on first use.
+_LAZY = {
+    "AzureBlobStorageAdapter": "flystore.drivers.azure",
+    "GoogleCloudStorageAdapter": "flystore.drivers.gcs",
+    "S3FilesystemAdapter": "flystore.drivers.s3",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flystore' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

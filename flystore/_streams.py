@@ -1,0 +1,202 @@
+"""Stream helpers: bounded-memory adapters between iterables, file objects and chunks."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import BinaryIO, cast
+
+from .backend import Readable
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "IterableReader",
+    "ProgressCallback",
+    "ProgressReader",
+    "ReadStream",
+    "as_readable",
+    "iter_chunks",
+]
+
+DEFAULT_CHUNK_SIZE = 1024 * 1024
+
+ProgressCallback = Callable[[int, "int | None"], None]
+"""Called as ``progress(bytes_done, total_or_None)`` while bytes move."""
+
+
+class IterableReader(io.RawIOBase):
+    """A read-only file object over an iterable of ``bytes`` (or ``str``, as UTF-8).
+
+    Holds at most one item of the iterable at a time.
+    """
+
+    def __init__(self, chunks: Iterable[bytes | str]) -> None:
+        self._chunks = iter(chunks)
+        self._pending = b""
+        self._view = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def _next_chunk(self) -> bool:
+        for chunk in self._chunks:
+            if isinstance(chunk, str):
+                chunk = chunk.encode()
+            if chunk:
+                self._pending = bytes(chunk)
+                self._view = memoryview(self._pending)
+                return True
+        return False
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        if not self._view and not self._next_chunk():
+            return 0
+        count = min(len(buffer), len(self._view))
+        buffer[:count] = self._view[:count]
+        self._view = self._view[count:]
+        return count
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            parts = [bytes(self._view)]
+            self._view = memoryview(b"")
+            while self._next_chunk():
+                parts.append(bytes(self._view))
+            self._view = memoryview(b"")
+            return b"".join(parts)
+        if not self._view and not self._next_chunk():
+            return b""
+        # Return the pending chunk as is when it fits: no copy for the common case.
+        if len(self._view) <= size:
+            data = bytes(self._view) if len(self._view) != len(self._pending) else self._pending
+            self._view = memoryview(b"")
+            return data
+        data = bytes(self._view[:size])
+        self._view = self._view[size:]
+        return data
+
+
+class ProgressReader:
+    """Wraps a readable and reports ``(bytes_done, total)`` after each read."""
+
+    def __init__(self, inner: Readable, callback: ProgressCallback, total: int | None) -> None:
+        self._inner = inner
+        self._callback = callback
+        self._total = total
+        self.done = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._inner.read(size)
+        if data:
+            self.done += len(data)
+            self._callback(self.done, self._total)
+        return data
+
+
+def as_readable(contents: object) -> Readable | None:
+    """A readable for a file object or an iterable of bytes, else None (bytes/str are not streams)."""
+    if isinstance(contents, (bytes, bytearray, memoryview, str)):
+        return None
+    if hasattr(contents, "read"):
+        return cast(Readable, contents)
+    if isinstance(contents, Iterable):
+        return IterableReader(cast(Iterable[bytes], contents))
+    return None
+
+
+def iter_chunks(stream: Readable, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+    """Yield ``stream`` in chunks of at most ``chunk_size`` bytes."""
+    read = stream.read
+    while True:
+        chunk = read(chunk_size)
+        if not chunk:
+            return
+        yield chunk
+
+
+def stream_size(stream: object) -> int | None:
+    """The bytes left in a seekable stream, or None when it cannot tell cheaply."""
+    try:
+        seekable = stream.seekable()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return None
+    if not seekable:
+        return None
+    try:
+        position = stream.tell()  # type: ignore[attr-defined]
+        end = stream.seek(0, io.SEEK_END)  # type: ignore[attr-defined]
+        stream.seek(position)  # type: ignore[attr-defined]
+    except (OSError, ValueError):
+        return None
+    return int(end - position)
+
+
+class ReadStream:
+    """What ``disk.read_stream()`` returns: a context manager yielding chunks.
+
+    Iterating yields ``bytes`` chunks of ``chunk_size``; ``read(n)`` reads like a
+    file. Memory stays bounded by the chunk size whatever the file size.
+    """
+
+    def __init__(
+        self,
+        handle: BinaryIO,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        *,
+        on_error: Callable[[Exception], BaseException] | None = None,
+        progress: ProgressCallback | None = None,
+        total: int | None = None,
+    ) -> None:
+        self._handle = handle
+        self.chunk_size = chunk_size
+        self._on_error = on_error
+        self._progress = progress
+        self._total = total
+        self._done = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Read up to ``size`` bytes (all that is left when negative)."""
+        try:
+            data = self._handle.read(size)
+        except OSError as error:
+            if self._on_error is None:
+                raise
+            raise self._on_error(error) from error
+        if data and self._progress is not None:
+            self._done += len(data)
+            self._progress(self._done, self._total)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter_chunks(self, self.chunk_size)
+
+    def seekable(self) -> bool:
+        return bool(getattr(self._handle, "seekable", lambda: False)())
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return int(self._handle.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self._handle.tell())
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._handle.close()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._handle.closed)
+
+    def __enter__(self) -> ReadStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

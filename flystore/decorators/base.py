@@ -1,0 +1,92 @@
+"""The decorator mechanism: a backend that wraps a backend.
+
+``DecoratedBackend`` forwards every primitive and every capability to the
+backend it wraps, explicitly (no ``__getattr__`` proxy), so a decorator
+overrides only what it changes and type checkers see every method. The
+encrypted, cached, CDN, failover and versioned decorators build on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from ..attributes import Entry, FileAttributes, WriteOptions
+from ..backend import Backend, Readable
+
+__all__ = ["DecoratedBackend"]
+
+
+class DecoratedBackend(Backend):
+    """Forwards everything to ``inner``; subclasses override what they change."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.unsupported = inner.unsupported
+        self.name = inner.name
+
+    def file_exists(self, path: str) -> bool:
+        return self.inner.file_exists(path)
+
+    def directory_exists(self, path: str) -> bool:
+        return self.inner.directory_exists(path)
+
+    def read(self, path: str) -> bytes:
+        return self.inner.read(path)
+
+    def open_read(self, path: str) -> BinaryIO:
+        return self.inner.open_read(path)
+
+    def stat(self, path: str) -> FileAttributes:
+        return self.inner.stat(path)
+
+    def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
+        return self.inner.list_contents(path, deep)
+
+    def write(self, path: str, data: bytes, options: WriteOptions) -> None:
+        self.inner.write(path, data, options)
+
+    def write_stream(self, path: str, stream: Readable, options: WriteOptions) -> None:
+        self.inner.write_stream(path, stream, options)
+
+    def delete(self, path: str) -> bool:
+        return self.inner.delete(path)
+
+    def create_directory(self, path: str, options: WriteOptions) -> None:
+        self.inner.create_directory(path, options)
+
+    def delete_directory(self, path: str) -> bool:
+        return self.inner.delete_directory(path)
+
+    def copy(self, source: str, destination: str, options: WriteOptions) -> None:
+        self.inner.copy(source, destination, options)
+
+    def move(self, source: str, destination: str, options: WriteOptions) -> None:
+        self.inner.move(source, destination, options)
+
+    def set_visibility(self, path: str, visibility: str) -> None:
+        self.inner.set_visibility(path, visibility)
+
+    def open_write(self, path: str, options: WriteOptions) -> BinaryIO | None:
+        return self.inner.open_write(path, options)
+
+    def public_url(self, path: str) -> str | None:
+        return self.inner.public_url(path)
+
+    def temporary_url(self, path: str, expires_at: datetime, options: Mapping[str, Any]) -> str | None:
+        return self.inner.temporary_url(path, expires_at, options)
+
+    def temporary_upload_url(
+        self, path: str, expires_at: datetime, options: Mapping[str, Any]
+    ) -> tuple[str, dict[str, str]] | None:
+        return self.inner.temporary_upload_url(path, expires_at, options)
+
+    def checksum(self, path: str, algorithm: str) -> str | None:
+        return self.inner.checksum(path, algorithm)
+
+    def local_path(self, path: str) -> str | None:
+        return self.inner.local_path(path)
+
+    def close(self) -> None:
+        self.inner.close()

@@ -1,0 +1,443 @@
+"""StorageManager: configuration in, named disks out.
+
+It loads the configuration lazily, resolves ``env()`` values when a disk is
+built, caches every disk it builds, holds the driver registry (``extend``),
+swaps fakes in and out, and copies or moves across disks with
+``disk://path`` operands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .backend import Backend
+from .config import default_config, resolve_env
+from .disk import COMMON_OPTIONS, DISK_METHODS, FilesystemAdapter
+from .errors import (
+    DiskNotConfigured,
+    InvalidConfiguration,
+    StorageError,
+    UnableToCopyFile,
+    UnableToMoveFile,
+)
+from .registry import DriverFactory, load_builtin
+from .signing import decode_key
+
+if TYPE_CHECKING:
+    from .testing.fake import FakeDisk
+
+__all__ = ["StorageManager"]
+
+_OPERAND = re.compile(r"^([A-Za-z0-9_.-]+)://(.*)$", re.DOTALL)
+
+
+class StorageManager:
+    """Turns a ``{"default": ..., "disks": {...}}`` configuration into disks.
+
+    Args:
+        config: the configuration; ``None`` loads it lazily on first use
+            (``$FLYSTORE_CONFIG``, then ``config/filesystems.py``, then the built-in default).
+        app_key: the key signing temporary URLs of local/memory disks; defaults to
+            the ``APP_KEY`` environment variable (``base64:...`` accepted).
+        app_url: prefixed to those URLs; defaults to ``APP_URL``.
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        app_key: str | bytes | None = None,
+        app_url: str | None = None,
+    ) -> None:
+        self._config: dict[str, Any] | None = None
+        self._disks: dict[str, FilesystemAdapter] = {}
+        self._creators: dict[str, DriverFactory] = {}
+        self._fakes: dict[str, FilesystemAdapter | None] = {}
+        self._persistent_fakes: dict[str, FakeDisk] = {}
+        self._building: list[str] = []
+        self._lock = threading.RLock()
+        self._app_key = app_key
+        self._app_url = app_url
+        if config is not None:
+            self.configure(config)
+
+    # -- configuration -------------------------------------------------------------
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        """Replace the whole configuration; every cached disk is dropped.
+
+        Raises:
+            InvalidConfiguration: no ``disks`` mapping, or a ``default`` that names no disk.
+        """
+        disks = config.get("disks")
+        if not isinstance(disks, Mapping):
+            raise InvalidConfiguration("the configuration needs a 'disks' mapping of name -> options")
+        for name, options in disks.items():
+            if not isinstance(options, Mapping):
+                raise InvalidConfiguration("a disk's configuration must be a dict of options", disk=str(name))
+        default = config.get("default") or ("local" if "local" in disks else next(iter(disks), None))
+        if default is not None and default not in disks:
+            raise InvalidConfiguration(
+                f"'default' names disk {default!r}, which is not configured; disks: {', '.join(disks) or 'none'}"
+            )
+        with self._lock:
+            self._close_all()
+            self._config = {"default": default, "disks": {name: dict(options) for name, options in disks.items()}}
+            self._fakes.clear()
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The configuration in force (loaded on first use)."""
+        if self._config is None:
+            with self._lock:
+                if self._config is None:
+                    self.configure(default_config())
+        assert self._config is not None
+        return self._config
+
+    @property
+    def app_key(self) -> bytes | None:
+        """The application key as bytes, or None."""
+        raw = self._app_key if self._app_key is not None else os.environ.get("APP_KEY")
+        if not raw:
+            return None
+        return decode_key(raw, option="app_key")
+
+    @app_key.setter
+    def app_key(self, value: str | bytes | None) -> None:
+        self._app_key = value
+
+    @property
+    def app_url(self) -> str | None:
+        """Base URL prefixed to signed local URLs (``APP_URL`` by default)."""
+        return self._app_url if self._app_url is not None else os.environ.get("APP_URL")
+
+    def disk_names(self) -> list[str]:
+        """The configured disk names, in configuration order."""
+        return list(self.config["disks"])
+
+    @property
+    def default_disk_name(self) -> str:
+        """The name ``disk()`` resolves when given no name.
+
+        Raises:
+            DiskNotConfigured: no disk is configured at all.
+        """
+        default = self.config.get("default")
+        if default is None:
+            raise DiskNotConfigured("no disks are configured")
+        return str(default)
+
+    def set_default_disk(self, name: str) -> None:
+        """Make ``name`` the default disk.
+
+        Raises:
+            DiskNotConfigured: ``name`` is not configured.
+        """
+        if name not in self.config["disks"] and name not in self._disks:
+            raise self._not_configured(name)
+        self.config["default"] = name
+
+    # -- disks ---------------------------------------------------------------------
+
+    def disk(self, name: str | None = None) -> FilesystemAdapter:
+        """The named disk (the default when None), built once and reused.
+
+        Raises:
+            DiskNotConfigured: no disk of that name; the message lists the configured ones.
+            InvalidConfiguration: the disk's options are wrong.
+            DriverNotInstalled: the driver's extra is missing.
+        """
+        key = name if name is not None else self.default_disk_name
+        found = self._disks.get(key)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._disks.get(key)
+            if found is None:
+                options = self.config["disks"].get(key)
+                if options is None:
+                    raise self._not_configured(key)
+                found = self._build(key, options)
+                self._disks[key] = found
+            return found
+
+    def _not_configured(self, name: str) -> DiskNotConfigured:
+        names = ", ".join(repr(disk) for disk in self.config["disks"]) or "none"
+        return DiskNotConfigured(f"disk {name!r} is not configured; configured disks: {names}", disk=name)
+
+    def configure_disk(self, name: str, driver: str, **options: Any) -> FilesystemAdapter:
+        """Add or replace disk ``name`` at runtime and return it (built now, so errors show now).
+
+        Raises:
+            InvalidConfiguration: the options are wrong.
+            DriverNotInstalled: the driver's extra is missing.
+        """
+        options = {"driver": driver, **options}
+        with self._lock:
+            built = self._build(name, options)
+            self.forget_disk(name)
+            self.config["disks"][name] = options
+            self._disks[name] = built
+            if self.config.get("default") is None:
+                self.config["default"] = name
+        return built
+
+    def build(self, config: Mapping[str, Any], *, name: str = "ondemand") -> FilesystemAdapter:
+        """An on-demand disk from ``config`` that is not registered under a name.
+
+        Raises:
+            InvalidConfiguration: the options are wrong.
+            DriverNotInstalled: the driver's extra is missing.
+        """
+        return self._build(name, dict(config))
+
+    def extend(self, driver: str, factory: DriverFactory) -> None:
+        """Register a custom driver: ``factory(options, manager)`` returns a disk, a
+        ``Backend``, or an fsspec filesystem (wrapped as a disk; ``root`` option honoured).
+        Cached disks using that driver are rebuilt on next use.
+        """
+        with self._lock:
+            self._creators[driver] = factory
+            for name, options in self.config["disks"].items():
+                if options.get("driver") == driver:
+                    self._disks.pop(name, None)
+
+    def forget_disk(self, *names: str) -> None:
+        """Drop cached disks so the next ``disk(name)`` rebuilds them from the configuration."""
+        with self._lock:
+            for name in names:
+                disk = self._disks.pop(name, None)
+                self._fakes.pop(name, None)
+                if disk is not None and not self._is_shared(disk):
+                    disk.close()
+
+    def set(self, name: str, disk: FilesystemAdapter) -> None:
+        """Put ``disk`` in place of disk ``name`` (used by fakes)."""
+        with self._lock:
+            self._disks[name] = disk
+
+    def _is_shared(self, disk: FilesystemAdapter) -> bool:
+        return any(other is disk for other in self._disks.values())
+
+    def _close_all(self) -> None:
+        for disk in self._disks.values():
+            with contextlib.suppress(StorageError, OSError):
+                disk.close()
+        self._disks.clear()
+
+    def _build(self, name: str, raw_options: Mapping[str, Any]) -> FilesystemAdapter:
+        if name in self._building:
+            chain = " -> ".join([*self._building[self._building.index(name) :], name])
+            raise InvalidConfiguration(f"disks refer to each other in a loop: {chain}", option="disk", disk=name)
+        self._building.append(name)
+        try:
+            options = resolve_env(dict(raw_options))
+            driver = options.get("driver")
+            if not isinstance(driver, str) or not driver:
+                raise InvalidConfiguration("every disk needs a 'driver'", option="driver", disk=name)
+            creator = self._creators.get(driver)
+            if creator is not None:
+                disk = self._from_custom(name, driver, creator, options)
+            else:
+                factory = load_builtin(driver, name)
+                body = {key: value for key, value in options.items() if key != "driver"}
+                disk = factory(name, body, self)
+            if options.get("read_only"):
+                from .decorators.read_only import ReadOnlyBackend
+
+                disk._backend = ReadOnlyBackend(disk.backend)
+            return disk
+        except StorageError as error:
+            if error.disk is None:
+                error.disk = name
+            raise
+        finally:
+            self._building.pop()
+
+    def _from_custom(
+        self, name: str, driver: str, creator: DriverFactory, options: dict[str, Any]
+    ) -> FilesystemAdapter:
+        made = creator(options, self)
+        if isinstance(made, FilesystemAdapter):
+            if made.name in ("disk", "ondemand"):
+                made.name = name
+            made.manager = made.manager or self
+            return made
+        config = {key: value for key, value in options.items() if key in COMMON_OPTIONS}
+        if isinstance(made, Backend):
+            return FilesystemAdapter(made, name=name, config=config, manager=self)
+        try:
+            from fsspec.spec import AbstractFileSystem
+        except ModuleNotFoundError:  # pragma: no cover - fsspec is a core dependency
+            AbstractFileSystem = ()  # type: ignore[assignment,misc]  # noqa: N806
+        if isinstance(made, AbstractFileSystem):
+            from .drivers.generic import FsspecBackend
+
+            return FilesystemAdapter(
+                FsspecBackend(made, root=str(options.get("root", "")), protocol_name=driver),
+                name=name,
+                config=config,
+                manager=self,
+            )
+        raise InvalidConfiguration(
+            f"the factory of driver {driver!r} returned {type(made).__name__}; "
+            "it must return a disk, a Backend or an fsspec filesystem",
+            option="driver",
+            disk=name,
+        )
+
+    def _resolve_inner(self, name: str, options: Mapping[str, Any]) -> FilesystemAdapter:
+        """The disk a decorator disk wraps: ``disk`` names another disk or holds its options."""
+        inner = options.get("disk")
+        if isinstance(inner, str) and inner:
+            if inner not in self.config["disks"] and inner not in self._disks:
+                raise InvalidConfiguration(
+                    f"wraps disk {inner!r}, which is not configured", option="disk", disk=name
+                )
+            if inner in self._building:
+                chain = " -> ".join([*self._building[self._building.index(inner) :], inner])
+                raise InvalidConfiguration(f"disks refer to each other in a loop: {chain}", option="disk", disk=name)
+            return self.disk(inner)
+        if isinstance(inner, Mapping):
+            return self._build(f"{name}.disk", inner)
+        raise InvalidConfiguration(
+            "a decorator disk needs 'disk': the name of the disk it wraps", option="disk", disk=name
+        )
+
+    # -- across disks --------------------------------------------------------------
+
+    def _operand(self, operand: str) -> tuple[FilesystemAdapter, str]:
+        match = _OPERAND.match(operand)
+        if match is None:
+            return self.disk(), operand
+        return self.disk(match.group(1)), match.group(2)
+
+    def copy(self, source: str, destination: str, *, progress: Callable[[int, int | None], None] | None = None,
+             **options: Any) -> str:
+        """Copy a file; ``disk://path`` operands copy across disks, streamed in bounded memory.
+
+        Returns the destination path.
+
+        Raises:
+            FileNotFound: the source is missing.
+            UnableToCopyFile: the copy failed; nothing is left at the destination.
+        """
+        source_disk, source_path = self._operand(source)
+        target_disk, target_path = self._operand(destination)
+        if source_disk is target_disk and progress is None:
+            return source_disk.copy(source_path, target_path, **options)
+        with source_disk.read_stream(source_path, progress=progress) as stream:
+            try:
+                return target_disk.write_stream(target_path, stream, **options)
+            except StorageError as error:
+                if isinstance(error, UnableToCopyFile):
+                    raise
+                raise UnableToCopyFile(
+                    f"writing to disk '{target_disk.name}' failed: {error}",
+                    source=source,
+                    destination=destination,
+                    disk=target_disk.name,
+                ) from error
+
+    def move(self, source: str, destination: str, *, progress: Callable[[int, int | None], None] | None = None,
+             **options: Any) -> str:
+        """Move a file; across disks it is a streamed copy, then a delete of the source.
+
+        Raises:
+            FileNotFound: the source is missing.
+            UnableToMoveFile: the move failed; the source is still there.
+        """
+        source_disk, source_path = self._operand(source)
+        target_disk, target_path = self._operand(destination)
+        if source_disk is target_disk and progress is None:
+            return source_disk.move(source_path, target_path, **options)
+        try:
+            written = self.copy(source, destination, progress=progress, **options)
+        except UnableToCopyFile as error:
+            raise UnableToMoveFile(
+                error.reason, source=source, destination=destination, disk=error.disk
+            ) from error
+        source_disk.delete(source_path)
+        return written
+
+    # -- fakes ---------------------------------------------------------------------
+
+    def fake(self, name: str | None = None, *, local: bool = False, **overrides: Any) -> FakeDisk:
+        """Swap disk ``name`` (default disk when None) for an empty ``FakeDisk`` and return it.
+
+        The fake keeps the real disk's ``url``, ``visibility``, ``signing_key`` and
+        ``serve_prefix``; ``local=True`` keeps files in a temporary directory so
+        ``path()`` works. ``restore()`` puts the real disk back.
+        """
+        from .testing.fake import make_fake
+
+        key = name if name is not None else self.default_disk_name
+        with self._lock:
+            fake = make_fake(self, key, self.config["disks"].get(key, {}), local=local, overrides=overrides)
+            self._swap_in(key, fake)
+        return fake
+
+    def persistent_fake(self, name: str | None = None, **overrides: Any) -> FakeDisk:
+        """Like ``fake`` but the files survive ``restore()`` and later ``persistent_fake`` calls."""
+        key = name if name is not None else self.default_disk_name
+        with self._lock:
+            fake = self._persistent_fakes.get(key)
+            if fake is None:
+                fake = self.fake(key, **overrides)
+                self._persistent_fakes[key] = fake
+            else:
+                self._swap_in(key, fake)
+        return fake
+
+    def _swap_in(self, key: str, fake: FilesystemAdapter) -> None:
+        if key not in self._fakes:
+            self._fakes[key] = self._disks.get(key)
+        else:
+            previous = self._disks.get(key)
+            if previous is not None and previous not in self._persistent_fakes.values():
+                previous.close()
+        self._disks[key] = fake
+
+    def restore(self, name: str | None = None) -> None:
+        """Put real disks back in place of fakes (all of them when ``name`` is None)."""
+        with self._lock:
+            names = list(self._fakes) if name is None else [name]
+            for key in names:
+                if key not in self._fakes:
+                    continue
+                original = self._fakes.pop(key)
+                fake = self._disks.pop(key, None)
+                if fake is not None and fake not in self._persistent_fakes.values():
+                    fake.close()
+                if original is not None:
+                    self._disks[key] = original
+
+    @contextlib.contextmanager
+    def faking(self, name: str | None = None, **overrides: Any) -> Iterator[FakeDisk]:
+        """``with manager.faking("s3") as fake:`` fakes the disk inside the block only."""
+        key = name if name is not None else self.default_disk_name
+        fake = self.fake(key, **overrides)
+        try:
+            yield fake
+        finally:
+            self.restore(key)
+
+    # -- the default disk's verbs ----------------------------------------------------
+
+    def __getattr__(self, attribute: str) -> Any:
+        # Every disk verb on the manager acts on the default disk (Laravel's facade).
+        if attribute in _FORWARDED:
+            return getattr(self.disk(), attribute)
+        raise AttributeError(f"{type(self).__name__!r} has no attribute {attribute!r}")
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *_FORWARDED})
+
+
+_FORWARDED = frozenset(DISK_METHODS) - {"copy", "move", "config", "name", "manager", "close"}

@@ -1,0 +1,13 @@
+"""The process-wide ``Storage`` facade."""
+
+from __future__ import annotations
+
+from .manager import StorageManager
+
+__all__ = ["Storage"]
+
+Storage: StorageManager = StorageManager()
+"""The process-wide manager: ``Storage.disk("s3").put(...)``, ``Storage.put(...)`` on the default disk.
+
+Applications that want no global state build their own ``StorageManager(config)``.
+"""

@@ -1,0 +1,14 @@
+"""Testing tools: the fake disk, the contract suite every driver passes, the pytest plugin."""
+
+from .fake import FakeDisk
+
+__all__ = ["DiskContract", "FakeDisk"]
+
+
+def __getattr__(name: str) -> object:
+    # DiskContract imports pytest and hypothesis: load them only when asked for.
+    if name == "DiskContract":
+        from .contract import DiskContract
+
+        return DiskContract
+    raise AttributeError(name)

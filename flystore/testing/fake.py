@@ -1,0 +1,123 @@
+"""``FakeDisk``: a real disk over an isolated memory (or temporary local) store, plus assertions."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..disk import FilesystemAdapter
+from ..drivers.local import LocalBackend
+from ..drivers.memory import MemoryBackend
+from ..paths import normalize
+
+if TYPE_CHECKING:
+    from ..manager import StorageManager
+
+__all__ = ["FAKE_SIGNING_KEY", "FakeDisk", "make_fake"]
+
+# Fakes sign temporary URLs with a fixed key when the real disk has none, so
+# tests get working, deterministic URLs without configuring APP_KEY.
+FAKE_SIGNING_KEY = "flystore-fake-signing-key"
+_KEPT_OPTIONS = ("url", "visibility", "signing_key", "serve_prefix")
+
+
+class FakeDisk(FilesystemAdapter):
+    """A disk for tests: behaves like the real disk API and adds ``assert_*`` helpers.
+
+    Every assertion raises ``AssertionError`` with a message listing what is
+    there, and returns the fake so assertions chain.
+    """
+
+    _temporary_root: str | None = None
+
+    def _listing(self, directory: str = "") -> str:
+        files = self.all_files(directory)
+        if not files:
+            return "the disk is empty" if not directory else f"'{directory}' holds no files"
+        shown = ", ".join(files[:20]) + (f" ... ({len(files) - 20} more)" if len(files) > 20 else "")
+        return f"files on disk '{self.name}': {shown}"
+
+    def assert_exists(self, paths: str | Sequence[str], content: str | bytes | None = None) -> FakeDisk:
+        """Assert every path exists (and, with ``content``, holds exactly that)."""
+        for path in [paths] if isinstance(paths, str) else paths:
+            if not self.exists(path):
+                raise AssertionError(f"Unable to find a file or directory at path [{normalize(path)}]; "
+                                     f"{self._listing()}")
+            if content is not None:
+                expected = content.encode() if isinstance(content, str) else content
+                actual = self.get(path)
+                if actual != expected:
+                    raise AssertionError(
+                        f"File [{normalize(path)}] does not hold the expected content: "
+                        f"expected {_preview(expected)}, found {_preview(actual)}"
+                    )
+        return self
+
+    def assert_missing(self, paths: str | Sequence[str]) -> FakeDisk:
+        """Assert no file or directory exists at any of the paths."""
+        for path in [paths] if isinstance(paths, str) else paths:
+            if self.exists(path):
+                raise AssertionError(f"Found unexpected file or directory at path [{normalize(path)}]; "
+                                     f"{self._listing()}")
+        return self
+
+    def assert_directory_empty(self, directory: str = "") -> FakeDisk:
+        """Assert the directory holds no files (at any depth)."""
+        files = self.all_files(directory)
+        if files:
+            raise AssertionError(f"Directory [{normalize(directory) or '/'}] is not empty; it holds: {', '.join(files)}")
+        return self
+
+    def assert_empty(self) -> FakeDisk:
+        """Assert the whole disk holds no files."""
+        return self.assert_directory_empty("")
+
+    def assert_count(self, directory: str, count: int, recursive: bool = False) -> FakeDisk:
+        """Assert ``directory`` holds exactly ``count`` files (at every level when ``recursive``)."""
+        files = self.files(directory, recursive=recursive)
+        if len(files) != count:
+            raise AssertionError(
+                f"Expected {count} file(s) in [{normalize(directory) or '/'}], found {len(files)}: "
+                f"{', '.join(files) or 'none'}"
+            )
+        return self
+
+    def close(self) -> None:
+        super().close()
+        if self._temporary_root is not None:
+            shutil.rmtree(self._temporary_root, ignore_errors=True)
+            self._temporary_root = None
+
+
+def _preview(data: bytes, limit: int = 60) -> str:
+    shown = data[:limit]
+    try:
+        text = repr(shown.decode())
+    except UnicodeDecodeError:
+        text = repr(shown)
+    return text + (f" ... ({len(data)} bytes)" if len(data) > limit else "")
+
+
+def make_fake(
+    manager: StorageManager | None,
+    name: str,
+    original: Mapping[str, Any],
+    *,
+    local: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+) -> FakeDisk:
+    """Build the fake for disk ``name``, keeping the original's URL and visibility settings."""
+    from ..config import resolve_env
+
+    kept = {key: value for key, value in resolve_env(dict(original)).items() if key in _KEPT_OPTIONS}
+    config = {**kept, **dict(overrides or {})}
+    config.setdefault("signing_key", FAKE_SIGNING_KEY)
+    if local:
+        root = tempfile.mkdtemp(prefix=f"flystore-fake-{name}-")
+        backend: Any = LocalBackend(root, default_visibility=config.get("visibility") or "public")
+        fake = FakeDisk(backend, name=name, config={**config, "root": root}, manager=manager)
+        fake._temporary_root = root
+        return fake
+    return FakeDisk(MemoryBackend(), name=name, config=config, manager=manager)

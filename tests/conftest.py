@@ -1,0 +1,3 @@
+"""Shared test setup: the loopback service fixtures are a plugin of their own."""
+
+pytest_plugins = ["tests.services"]
