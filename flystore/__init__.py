@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .attributes import DirectoryAttributes, FileAttributes, WriteOptions
 from .backend import Backend
 from .config import env
@@ -108,7 +106,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'flystore' has no attribute {name!r}")

@@ -41,7 +41,7 @@ class CommitOnCloseWriter(io.RawIOBase):
         self._spool: Any = None
         self._done = False
         if native is None:
-            self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_LIMIT, mode="w+b")
+            self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_LIMIT, mode="w+b")  # noqa: SIM115  # lives until close()
             if existing is not None:
                 with existing:
                     shutil.copyfileobj(existing, self._spool, 1024 * 1024)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,11 +90,13 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not file.is_file():
         raise InvalidConfiguration(f"configuration file {file} does not exist")
     if file.suffix == ".toml":
-        import tomllib  # noqa: PLC0415  # 3.11+; only needed for TOML files
+        if sys.version_info >= (3, 11):
+            import tomllib
 
-        with file.open("rb") as handle:
-            data = tomllib.load(handle)
-        return dict(data.get("filesystems", data))
+            with file.open("rb") as handle:
+                data = tomllib.load(handle)
+            return dict(data.get("filesystems", data))
+        raise InvalidConfiguration(f"configuration file {file}: TOML needs Python 3.11 or newer")
     spec = importlib.util.spec_from_file_location(f"_flystore_config_{abs(hash(str(file)))}", file)
     if spec is None or spec.loader is None:
         raise InvalidConfiguration(f"configuration file {file} cannot be loaded")

@@ -29,7 +29,7 @@ from ._streams import (
     stream_size,
 )
 from ._writers import CommitOnCloseWriter
-from .attributes import DirectoryAttributes, Entry, FileAttributes, WriteOptions
+from .attributes import Entry, FileAttributes, WriteOptions
 from .backend import Backend, Readable
 from .errors import (
     FileNotFound,
@@ -66,6 +66,8 @@ COMMON_OPTIONS = frozenset(
 _F = TypeVar("_F", bound=Callable[..., Any])
 Contents = bytes | bytearray | memoryview | str | IO[bytes] | Iterable[bytes]
 Expiry = int | float | timedelta | datetime
+Paths = list[str]
+Entries = list[Entry]
 
 
 def _names_the_disk(function: _F) -> _F:
@@ -731,13 +733,13 @@ class FilesystemAdapter:
         return self.directories(directory, recursive=True)
 
     @_names_the_disk
-    def list(self, path: str = "", recursive: bool = False) -> list[Entry]:
+    def list(self, path: str = "", recursive: bool = False) -> Entries:
         """Entries (``name, path, is_folder, size, last_modified``) sorted by path.
 
         Raises:
             UnableToListContents: the backend failed.
         """
-        entries: list[Entry] = []
+        entries: Entries = []
         for entry in self._entries(path, recursive):
             if isinstance(entry, FileAttributes) and (entry.size is None or entry.last_modified is None):
                 try:
@@ -748,7 +750,7 @@ class FilesystemAdapter:
         entries.sort(key=lambda entry: entry.path)
         return entries
 
-    def find_files_older_than(self, cutoff: datetime, directory: str = "") -> list[str]:
+    def find_files_older_than(self, cutoff: datetime, directory: str = "") -> Paths:
         """Sorted paths of files (at every level) last modified before ``cutoff``.
 
         A naive ``cutoff`` is taken as UTC.

@@ -80,7 +80,7 @@ class StorageManager:
         for name, options in disks.items():
             if not isinstance(options, Mapping):
                 raise InvalidConfiguration("a disk's configuration must be a dict of options", disk=str(name))
-        default = config.get("default") or ("local" if "local" in disks else next(iter(disks), None))
+        default = resolve_env(config.get("default")) or ("local" if "local" in disks else next(iter(disks), None))
         if default is not None and default not in disks:
             raise InvalidConfiguration(
                 f"'default' names disk {default!r}, which is not configured; disks: {', '.join(disks) or 'none'}"

@@ -51,7 +51,7 @@ def load_builtin(driver: str, disk: str) -> DriverFactory:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as cause:
-        if extra is None or (cause.name or "").startswith("flystore"):
+        if extra is None or (cause.name or "").partition(".")[0] == "flystore":
             raise
         raise DriverNotInstalled.for_extra(extra, f"the {driver} driver", disk=disk, cause=cause) from cause
     return getattr(module, function)  # type: ignore[no-any-return]

@@ -129,7 +129,9 @@ def verify_temporary_url(
             names an unknown disk, or its signature does not match.
     """
     if manager is None:
-        from .storage import Storage as manager  # noqa: N813  # the process-wide manager
+        from .storage import Storage
+
+        manager = Storage
 
     parts = urlsplit(url)
     marker = f"/{SIGNED_SEGMENT}/"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from ..attributes import Entry, FileAttributes, WriteOptions
 from ..backend import Backend, Readable
@@ -26,10 +26,11 @@ class PrefixedBackend(DecoratedBackend):
     def __init__(self, inner: Backend, prefix: str) -> None:
         # Nesting flattens: one layer with the joined prefix does the same work once.
         if isinstance(inner, PrefixedBackend):
-            prefix = f"{inner.prefix}/{prefix}" if prefix else inner.prefix
+            outer_prefix: str = inner.prefix
+            prefix = f"{outer_prefix}/{prefix}" if prefix else outer_prefix
             inner = inner.inner
         super().__init__(inner)
-        self.prefix = prefix
+        self.prefix: str = prefix
         self._head = prefix + "/"
         self._cut = len(prefix) + 1
         self._user_paths = _UserPaths(self)
@@ -132,7 +133,7 @@ class _UserPaths:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: object, error: BaseException | None, traceback: object) -> bool:
+    def __exit__(self, exc_type: object, error: BaseException | None, traceback: object) -> Literal[False]:
         if isinstance(error, StorageError):
             to_user = self._backend._user
             if error.path is not None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, BinaryIO, NoReturn
-
-from collections.abc import Mapping
 
 from ..attributes import WriteOptions
 from ..backend import Readable

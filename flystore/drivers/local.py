@@ -150,7 +150,9 @@ class LocalBackend(Backend):
             try:
                 os.makedirs(self.root, exist_ok=True)
             except OSError as cause:
-                raise error.at(for_path, f"cannot create the disk root {self.root}: {cause.strerror}", cause=cause)
+                raise error.at(
+                    for_path, f"cannot create the disk root {self.root}: {cause.strerror}", cause=cause
+                ) from cause
         current = self.root
         for segment in directory.split("/") if directory else ():
             current = current + os.sep + segment
@@ -215,7 +217,7 @@ class LocalBackend(Backend):
         if not stat_module.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise FileNotFound.at(path, "this path is a directory, not a file")
-        return io.open(fd, "rb", buffering=_CHUNK, closefd=True)
+        return open(fd, "rb", buffering=_CHUNK, closefd=True)
 
     def stat(self, path: str) -> FileAttributes:
         full = self._full(path)

@@ -21,7 +21,6 @@ import hashlib
 import io
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any

@@ -67,7 +67,8 @@ class FakeDisk(FilesystemAdapter):
         """Assert the directory holds no files (at any depth)."""
         files = self.all_files(directory)
         if files:
-            raise AssertionError(f"Directory [{normalize(directory) or '/'}] is not empty; it holds: {', '.join(files)}")
+            where = normalize(directory) or "/"
+            raise AssertionError(f"Directory [{where}] is not empty; it holds: {', '.join(files)}")
         return self
 
     def assert_empty(self) -> FakeDisk:

@@ -118,7 +118,7 @@ def run_model_check(disk: FilesystemAdapter, *, examples: int = 12, steps: int =
             for path, data in self.files.items():
                 assert disk.get(self._at(path)) == data, path
             listed = set(disk.all_directories(self.base))
-            required = set()
+            required: set[str] = set()
             for path in [*self.files, *(f"{d}/x" for d in self.made)]:
                 required.update(self._at(d) for d in _ancestors(path))
             possible = {self._at(d) for d in self.possible} | required
@@ -128,7 +128,7 @@ def run_model_check(disk: FilesystemAdapter, *, examples: int = 12, steps: int =
         def teardown(self) -> None:
             disk.delete_directory(self.base)
 
-    run_state_machine_as_test(
+    run_state_machine_as_test(  # type: ignore[no-untyped-call]  # hypothesis leaves it unannotated
         DiskAgreesWithModel,
         settings=settings(
             max_examples=examples,
