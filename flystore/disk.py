@@ -410,8 +410,19 @@ class FilesystemAdapter:
         return target
 
     @_names_the_disk
-    def copy(self, source: str, destination: str, *, visibility: str | None = None, **options: Any) -> str:
+    def copy(
+        self,
+        source: str,
+        destination: str,
+        *,
+        visibility: str | None = None,
+        progress: ProgressCallback | None = None,
+        **options: Any,
+    ) -> str:
         """Copy a file on this disk, overwriting the destination; returns the destination.
+
+        The backend copies server-side where it can; ``progress(done, total)`` is
+        then called once, with the size, when the copy is complete.
 
         Raises:
             FileNotFound: the source is missing.
@@ -425,6 +436,9 @@ class FilesystemAdapter:
                 raise FileNotFound.at(src, "no file exists at this path")
             return dst
         self._backend.copy(src, dst, write_options if visibility is not None else WriteOptions())
+        if progress is not None:
+            size = self._backend.stat(dst).size
+            progress(size or 0, size)
         self._fire("file_updated", dst)
         return dst
 

@@ -330,8 +330,8 @@ class StorageManager:
         """
         source_disk, source_path = self._operand(source)
         target_disk, target_path = self._operand(destination)
-        if source_disk is target_disk and progress is None:
-            return source_disk.copy(source_path, target_path, **options)
+        if source_disk is target_disk:
+            return source_disk.copy(source_path, target_path, progress=progress, **options)
         with source_disk.read_stream(source_path, progress=progress) as stream:
             try:
                 return target_disk.write_stream(target_path, stream, **options)

@@ -6,8 +6,8 @@
 #     node_modules/, via `npm ci` (or `npm install` when there is no lock file),
 #     only when node_modules/.bin/azurite-blob is missing or broken.
 #   * apt: Debian packages listed in APT_NEEDS, each installed only when its
-#     command is missing; `apt-get update` runs at most once. Empty by default:
-#     no current test needs a Debian package.
+#     command is missing; `apt-get update` runs at most once. By default only
+#     Node.js and npm (for Azurite), and only where they are missing.
 #
 # Python packages are NOT installed here (the Makefile does that with pip).
 # Works as root without sudo (uses sudo only when not root and it exists).
@@ -25,7 +25,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # cannot be found. Future needs, kept disabled until a test uses them:
 #   APT_NEEDS+=("redis-server:redis-server")   # Redis cache-decorator tests
 #   APT_NEEDS+=("sshd:openssh-server")         # OpenSSH as a second SFTP target
-APT_NEEDS=()
+# Node.js and npm run Azurite; most machines have them, a bare one gets Debian's.
+APT_NEEDS=("node:nodejs" "npm:npm")
 if [[ -n "${FLYSTORE_APT_NEEDS:-}" ]]; then
     read -r -a _extra <<<"${FLYSTORE_APT_NEEDS}"
     APT_NEEDS+=("${_extra[@]}")
@@ -102,6 +103,6 @@ provision_apt() {
         || die "apt-get install failed for: ${missing[*]}"
 }
 
-provision_npm
 provision_apt
+provision_npm
 log "done"

@@ -326,3 +326,10 @@ def test_the_sample_configuration_loads_and_its_local_disks_work(
     assert manager.disk("local").get("uploads/avatar.png") == b"png"
     assert manager.disk("local").get_visibility("uploads/avatar.png") == "private"
     assert manager.disk("archive").get("uploads/avatar.png") == b"png"
+
+
+def test_a_copy_on_one_disk_reports_progress_once_complete(manager: StorageManager) -> None:
+    manager.disk("mem").put("a.bin", b"q" * 1000)
+    seen: list[tuple[int, int | None]] = []
+    manager.copy("mem://a.bin", "mem://b.bin", progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1000, 1000)]

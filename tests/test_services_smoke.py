@@ -17,7 +17,6 @@ import pytest
 
 from tests.faultproxy import FaultProxy
 
-
 PAYLOAD = b"flystore smoke payload \x00\x01\xff"
 
 
