@@ -12,7 +12,15 @@ from typing import Any
 
 from .errors import InvalidConfiguration
 
-__all__ = ["DEFAULT_CONFIG", "Env", "env", "load_config_file", "default_config", "resolve_env"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "Env",
+    "default_config",
+    "env",
+    "load_config_file",
+    "reject_unknown_options",
+    "resolve_env",
+]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -56,6 +64,20 @@ def env(name: str, default: Any = None, cast: Callable[[str], Any] | None = None
     ``cast=bool`` understands ``1/true/yes/on`` and ``0/false/no/off``.
     """
     return Env(name, default, cast)
+
+
+def reject_unknown_options(disk: str, options: Mapping[str, Any], allowed: frozenset[str] | set[str]) -> None:
+    """Refuse option keys the driver does not know (typos would otherwise pass silently).
+
+    Raises:
+        InvalidConfiguration: naming the disk and the first unknown option.
+    """
+    from .disk import COMMON_OPTIONS
+
+    unknown = sorted(set(options) - set(allowed) - COMMON_OPTIONS)
+    if unknown:
+        known = ", ".join(sorted(set(allowed) | COMMON_OPTIONS))
+        raise InvalidConfiguration(f"unknown option; this driver knows: {known}", option=unknown[0], disk=disk)
 
 
 def resolve_env(value: Any) -> Any:

@@ -59,9 +59,7 @@ __all__ = ["Disk", "FilesystemAdapter", "LocalFilesystemAdapter", "EVENTS", "COM
 EVENTS = ("file_updated", "file_deleted")
 VISIBILITIES = ("public", "private")
 # Options every disk understands, whatever its driver.
-COMMON_OPTIONS = frozenset(
-    {"driver", "url", "visibility", "signing_key", "serve_prefix", "read_only", "throw", "name"}
-)
+COMMON_OPTIONS = frozenset({"driver", "url", "visibility", "signing_key", "serve_prefix", "read_only"})
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 Contents = bytes | bytearray | memoryview | str | IO[bytes] | Iterable[bytes]

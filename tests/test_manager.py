@@ -333,3 +333,21 @@ def test_a_copy_on_one_disk_reports_progress_once_complete(manager: StorageManag
     seen: list[tuple[int, int | None]] = []
     manager.copy("mem://a.bin", "mem://b.bin", progress=lambda done, total: seen.append((done, total)))
     assert seen == [(1000, 1000)]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"driver": "local", "root": "x", "bukket": "typo"},
+        {"driver": "memory", "root": "memory has no root"},
+        {"driver": "scoped", "disk": "mem", "prefix": "p", "prefx": "typo"},
+        {"driver": "read_only", "disk": "mem", "extra": 1},
+        {"driver": "fsspec", "protocol": "memory", "storage_option": {}},
+    ],
+)
+def test_unknown_options_are_refused_by_name(manager: StorageManager, options: dict[str, Any]) -> None:
+    with pytest.raises(InvalidConfiguration) as caught:
+        manager.build(options, name="typo-disk")
+    assert caught.value.disk == "typo-disk"
+    assert caught.value.option in {"bukket", "root", "prefx", "extra", "storage_option"}
+    assert caught.value.option in str(caught.value)

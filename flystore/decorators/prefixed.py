@@ -147,11 +147,10 @@ class _UserPaths:
 
 def create(name: str, options: dict[str, Any], manager: Any) -> Any:
     """``{"driver": "scoped", "disk": "<other disk>", "prefix": "uploads"}``."""
-    from ..disk import COMMON_OPTIONS, FilesystemAdapter
+    from ..config import reject_unknown_options
+    from ..disk import FilesystemAdapter
 
-    unknown = set(options) - {"disk", "prefix"} - COMMON_OPTIONS
-    if unknown:
-        raise InvalidConfiguration("unknown option", option=sorted(unknown)[0], disk=name)
+    reject_unknown_options(name, options, {"disk", "prefix"})
     raw_prefix = options.get("prefix")
     if not isinstance(raw_prefix, str):
         raise InvalidConfiguration("a scoped disk needs 'prefix', a path", option="prefix", disk=name)

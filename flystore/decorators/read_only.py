@@ -8,7 +8,7 @@ from typing import Any, BinaryIO, NoReturn
 
 from ..attributes import WriteOptions
 from ..backend import Readable
-from ..errors import InvalidConfiguration, ReadOnlyDisk
+from ..errors import ReadOnlyDisk
 from .base import DecoratedBackend
 
 __all__ = ["ReadOnlyBackend", "create"]
@@ -56,12 +56,11 @@ class ReadOnlyBackend(DecoratedBackend):
 
 def create(name: str, options: dict[str, Any], manager: Any) -> Any:
     """``{"driver": "read_only", "disk": "<other disk>"}``."""
+    from ..config import reject_unknown_options
     from ..disk import FilesystemAdapter
 
+    reject_unknown_options(name, options, {"disk"})
     inner = manager._resolve_inner(name, options)
-    unknown = set(options) - {"disk"} - _COMMON
-    if unknown:
-        raise InvalidConfiguration("unknown option", option=sorted(unknown)[0], disk=name)
     config = {**inherited_config(inner.config), **{k: v for k, v in options.items() if k != "disk"}}
     return FilesystemAdapter(ReadOnlyBackend(inner.backend), name=name, config=config, manager=manager)
 
@@ -70,5 +69,3 @@ def inherited_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The options a decorator disk takes over from the disk it wraps."""
     return {key: config[key] for key in ("url", "visibility", "signing_key", "serve_prefix") if config.get(key)}
 
-
-from ..disk import COMMON_OPTIONS as _COMMON  # noqa: E402  # after the definitions above to avoid a cycle

@@ -366,11 +366,10 @@ def create(name: str, options: dict[str, Any], manager: Any) -> Any:
     """``{"driver": "fsspec", "protocol": "...", "storage_options": {...}, "root": "..."}``."""
     import fsspec
 
+    from ..config import reject_unknown_options
     from ..disk import COMMON_OPTIONS, FilesystemAdapter
 
-    unknown = set(options) - _GENERIC_OPTIONS - COMMON_OPTIONS
-    if unknown:
-        raise InvalidConfiguration("unknown option", option=sorted(unknown)[0], disk=name)
+    reject_unknown_options(name, options, _GENERIC_OPTIONS)
     protocol = options.get("protocol")
     if not isinstance(protocol, str) or not protocol:
         raise InvalidConfiguration("the fsspec driver needs 'protocol'", option="protocol", disk=name)

@@ -561,8 +561,10 @@ _LOCAL_OPTIONS = frozenset({"root", "permissions", "fsync", "directory_visibilit
 
 def create(name: str, options: dict[str, Any], manager: Any) -> Any:
     """Build a local disk from its options (``root`` required)."""
+    from ..config import reject_unknown_options
     from ..disk import LocalFilesystemAdapter
 
+    reject_unknown_options(name, options, _LOCAL_OPTIONS)
     root = options.get("root")
     if not root or not isinstance(root, (str, os.PathLike)):
         raise InvalidConfiguration("a local disk needs 'root', the directory it keeps files in",

@@ -216,6 +216,8 @@ class MemoryBackend(Backend):
 
 def create(name: str, options: dict[str, Any], manager: Any) -> Any:
     """Build a memory disk (options: the common disk options only)."""
+    from ..config import reject_unknown_options
     from ..disk import FilesystemAdapter
 
+    reject_unknown_options(name, options, frozenset())
     return FilesystemAdapter(MemoryBackend(), name=name, config=options, manager=manager)
