@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import BinaryIO, cast
 
 from .backend import Readable
+from .errors import StorageError
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -147,8 +148,10 @@ class ReadStream:
         on_error: Callable[[Exception], BaseException] | None = None,
         progress: ProgressCallback | None = None,
         total: int | None = None,
+        disk: str | None = None,
     ) -> None:
         self._handle = handle
+        self._disk = disk
         self.chunk_size = chunk_size
         self._on_error = on_error
         self._progress = progress
@@ -159,6 +162,10 @@ class ReadStream:
         """Read up to ``size`` bytes (all that is left when negative)."""
         try:
             data = self._handle.read(size)
+        except StorageError as error:
+            if error.disk is None:
+                error.disk = self._disk
+            raise
         except OSError as error:
             if self._on_error is None:
                 raise

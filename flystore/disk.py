@@ -589,7 +589,7 @@ class FilesystemAdapter:
         def translate(error: Exception) -> BaseException:
             return UnableToReadFile.at(target, str(error), disk=self.name, cause=error)
 
-        return ReadStream(handle, chunk_size, on_error=translate, progress=progress, total=total)
+        return ReadStream(handle, chunk_size, on_error=translate, progress=progress, total=total, disk=self.name)
 
     @_names_the_disk
     def exists(self, path: str) -> bool:

@@ -1,6 +1,11 @@
 """Testing tools: the fake disk, the contract suite every driver passes, the pytest plugin."""
 
+from typing import TYPE_CHECKING
+
 from .fake import FakeDisk
+
+if TYPE_CHECKING:
+    from .contract import DiskContract
 
 __all__ = ["DiskContract", "FakeDisk"]
 
