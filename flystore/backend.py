@@ -105,6 +105,18 @@ class Backend:
         """
         raise NotImplementedError
 
+    def list_paths(self, path: str, deep: bool) -> Iterator[tuple[str, bool]]:
+        """``(path, is_folder)`` for every entry ``list_contents`` would yield.
+
+        Listings that need no attributes use this; backends that can list names
+        more cheaply than attributes (the local disk) override it.
+
+        Raises:
+            UnableToListContents: the backend failed, possibly mid-way.
+        """
+        for entry in self.list_contents(path, deep):
+            yield entry.path, entry.is_folder
+
     # -- writing ---------------------------------------------------------------
 
     def write(self, path: str, data: bytes, options: WriteOptions) -> None:

@@ -152,8 +152,15 @@ class FilesystemAdapter:
             handlers.remove(handler)
 
     def _fire(self, event: str, path: str) -> None:
-        for handler in tuple(self._listeners.get(event, ())):
-            handler(path)
+        handlers = self._listeners.get(event)
+        if handlers:
+            for handler in tuple(handlers):
+                handler(path)
+
+    def _claim(self, error: StorageError) -> None:
+        """Name this disk on an error raised below it (hot verbs inline this instead of wrapping)."""
+        if error.disk is None:
+            error.disk = self.name
 
     # -- helpers -------------------------------------------------------------------
 
@@ -188,7 +195,6 @@ class FilesystemAdapter:
 
     # -- writing -------------------------------------------------------------------
 
-    @_names_the_disk
     def put(
         self,
         path: str,
@@ -209,26 +215,30 @@ class FilesystemAdapter:
             PathTraversalDetected: the path escapes the root or holds control characters.
             UnableToWriteFile: nothing was written (the old file, if any, is intact).
         """
-        target = self._file_path(path, UnableToWriteFile)
-        write_options = self._options(visibility, mimetype, metadata, options, target)
-        if isinstance(contents, str):
-            contents = contents.encode()
-        if isinstance(contents, (bytes, bytearray, memoryview)):
-            data = bytes(contents)
-            self._backend.write(target, data, write_options)
-            if progress is not None:
-                progress(len(data), len(data))
-        else:
-            stream = as_readable(contents)
-            if stream is None:
-                raise UnableToWriteFile.at(
-                    target,
-                    "contents must be bytes, str, a binary file object or an iterable of bytes, "
-                    f"not {type(contents).__name__}",
-                )
-            if progress is not None:
-                stream = ProgressReader(stream, progress, stream_size(contents))
-            self._backend.write_stream(target, _checked_binary(stream, target), write_options)
+        try:
+            target = self._file_path(path, UnableToWriteFile)
+            write_options = self._options(visibility, mimetype, metadata, options, target)
+            if isinstance(contents, str):
+                contents = contents.encode()
+            if isinstance(contents, (bytes, bytearray, memoryview)):
+                data = bytes(contents)
+                self._backend.write(target, data, write_options)
+                if progress is not None:
+                    progress(len(data), len(data))
+            else:
+                stream = as_readable(contents)
+                if stream is None:
+                    raise UnableToWriteFile.at(
+                        target,
+                        "contents must be bytes, str, a binary file object or an iterable of bytes, "
+                        f"not {type(contents).__name__}",
+                    )
+                if progress is not None:
+                    stream = ProgressReader(stream, progress, stream_size(contents))
+                self._backend.write_stream(target, _checked_binary(stream, target), write_options)
+        except StorageError as error:
+            self._claim(error)
+            raise
         self._fire("file_updated", target)
         return target
 
@@ -460,7 +470,6 @@ class FilesystemAdapter:
         self._fire("file_updated", dst)
         return dst
 
-    @_names_the_disk
     def delete(self, paths: str | Sequence[str]) -> bool:
         """Delete one file or several; True when anything was deleted. Missing is not an error.
 
@@ -469,17 +478,25 @@ class FilesystemAdapter:
         Raises:
             UnableToDeleteFile: an existing file could not be deleted.
         """
-        if isinstance(paths, str):
-            paths = (paths,)
-        deleted = False
-        for path in paths:
-            target = normalize(path)
-            if not target:
-                raise UnableToDeleteFile.at(target, "the disk root is a directory; use delete_directory")
-            if self._backend.delete(target):
-                deleted = True
-                self._fire("file_deleted", target)
-        return deleted
+        try:
+            if isinstance(paths, str):
+                return self._delete_one(paths)
+            deleted = False
+            for path in paths:
+                deleted = self._delete_one(path) or deleted
+            return deleted
+        except StorageError as error:
+            self._claim(error)
+            raise
+
+    def _delete_one(self, path: str) -> bool:
+        target = normalize(path)
+        if not target:
+            raise UnableToDeleteFile.at(target, "the disk root is a directory; use delete_directory")
+        if not self._backend.delete(target):
+            return False
+        self._fire("file_deleted", target)
+        return True
 
     @_names_the_disk
     def make_directory(self, path: str, *, visibility: str | None = None) -> bool:
@@ -528,7 +545,6 @@ class FilesystemAdapter:
 
     # -- reading -------------------------------------------------------------------
 
-    @_names_the_disk
     def get(self, path: str, *, progress: ProgressCallback | None = None) -> bytes:
         """The file's bytes.
 
@@ -536,11 +552,14 @@ class FilesystemAdapter:
             FileNotFound: nothing, or a directory, is at ``path``.
             UnableToReadFile: the file could not be read.
         """
-        target = self._file_path(path, FileNotFound)
-        if progress is None:
-            return self._backend.read(target)
-        with self.read_stream(target, progress=progress) as stream:
-            return b"".join(stream)
+        if progress is not None:
+            with self.read_stream(path, progress=progress) as stream:
+                return b"".join(stream)
+        try:
+            return self._backend.read(self._file_path(path, FileNotFound))
+        except StorageError as error:
+            self._claim(error)
+            raise
 
     def get_text(self, path: str, encoding: str = "utf-8") -> str:
         """The file decoded as text.
@@ -591,33 +610,42 @@ class FilesystemAdapter:
 
         return ReadStream(handle, chunk_size, on_error=translate, progress=progress, total=total, disk=self.name)
 
-    @_names_the_disk
     def exists(self, path: str) -> bool:
         """True for a file or a directory at ``path`` (the root always exists)."""
-        target = normalize(path)
-        if not target:
-            return True
-        return self._backend.file_exists(target) or self._backend.directory_exists(target)
+        try:
+            target = normalize(path)
+            if not target:
+                return True
+            return self._backend.file_exists(target) or self._backend.directory_exists(target)
+        except StorageError as error:
+            self._claim(error)
+            raise
 
     def missing(self, path: str) -> bool:
         """``not exists(path)``."""
         return not self.exists(path)
 
-    @_names_the_disk
     def file_exists(self, path: str) -> bool:
         """True only for a file."""
-        target = normalize(path)
-        return bool(target) and self._backend.file_exists(target)
+        try:
+            target = normalize(path)
+            return bool(target) and self._backend.file_exists(target)
+        except StorageError as error:
+            self._claim(error)
+            raise
 
     def file_missing(self, path: str) -> bool:
         """``not file_exists(path)``."""
         return not self.file_exists(path)
 
-    @_names_the_disk
     def directory_exists(self, path: str) -> bool:
         """True only for a directory (implied by files under it, or made)."""
-        target = normalize(path)
-        return not target or self._backend.directory_exists(target)
+        try:
+            target = normalize(path)
+            return not target or self._backend.directory_exists(target)
+        except StorageError as error:
+            self._claim(error)
+            raise
 
     def directory_missing(self, path: str) -> bool:
         """``not directory_exists(path)``."""
@@ -720,13 +748,20 @@ class FilesystemAdapter:
     def _entries(self, directory: str, recursive: bool) -> list[Entry]:
         return list(self._backend.list_contents(normalize(directory), recursive))
 
+    @_names_the_disk
+    def _paths(self, directory: str, recursive: bool, folders: bool) -> list[str]:
+        found = [path for path, is_folder in self._backend.list_paths(normalize(directory), recursive)
+                 if is_folder is folders]
+        found.sort()
+        return found
+
     def files(self, directory: str = "", recursive: bool = False) -> list[str]:
         """Sorted paths of the files in ``directory`` (all levels when ``recursive``).
 
         Raises:
             UnableToListContents: the backend failed.
         """
-        return sorted(entry.path for entry in self._entries(directory, recursive) if not entry.is_folder)
+        return self._paths(directory, recursive, False)
 
     def all_files(self, directory: str = "") -> list[str]:
         """``files(directory, recursive=True)``."""
@@ -738,7 +773,7 @@ class FilesystemAdapter:
         Raises:
             UnableToListContents: the backend failed.
         """
-        return sorted(entry.path for entry in self._entries(directory, recursive) if entry.is_folder)
+        return self._paths(directory, recursive, True)
 
     def all_directories(self, directory: str = "") -> list[str]:
         """``directories(directory, recursive=True)``."""

@@ -44,6 +44,9 @@ class DecoratedBackend(Backend):
     def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
         return self.inner.list_contents(path, deep)
 
+    def list_paths(self, path: str, deep: bool) -> Iterator[tuple[str, bool]]:
+        return self.inner.list_paths(path, deep)
+
     def write(self, path: str, data: bytes, options: WriteOptions) -> None:
         self.inner.write(path, data, options)
 

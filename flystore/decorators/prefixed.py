@@ -67,6 +67,12 @@ class PrefixedBackend(DecoratedBackend):
             for entry in self.inner.list_contents(self._key(path), deep):
                 yield entry.with_path(self._user(entry.path))
 
+    def list_paths(self, path: str, deep: bool) -> Iterator[tuple[str, bool]]:
+        to_user = self._user
+        with self._user_paths:
+            for key, is_folder in self.inner.list_paths(self._key(path), deep):
+                yield to_user(key), is_folder
+
     def write(self, path: str, data: bytes, options: WriteOptions) -> None:
         with self._user_paths:
             self.inner.write(self._key(path), data, options)

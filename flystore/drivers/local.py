@@ -67,6 +67,16 @@ _READ_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | getattr(os, "O_BINARY", 0
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC | getattr(os, "O_BINARY", 0)
 _HAS_XATTR = hasattr(os, "setxattr")
 _temp_counter = itertools.count()
+_pid = os.getpid()
+
+
+def _after_fork() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _utc(timestamp: float) -> datetime:
@@ -264,6 +274,34 @@ class LocalBackend(Backend):
             raise UnableToListContents.at(path, error.reason) from error
         return self._scan(start, path, deep)
 
+    def list_paths(self, path: str, deep: bool) -> Iterator[tuple[str, bool]]:
+        # Names only: no stat, no attribute objects; an explicit stack instead of recursion.
+        try:
+            start = self._full(path)
+        except PathTraversalDetected as error:
+            raise UnableToListContents.at(path, error.reason) from error
+        found: list[tuple[str, bool]] = []
+        pending = [(start, path + "/" if path else "")]
+        while pending:
+            directory, prefix = pending.pop()
+            try:
+                with os.scandir(directory) as entries:
+                    for entry in entries:
+                        name = entry.name
+                        if name.startswith(TEMP_PREFIX) or entry.is_symlink():
+                            continue
+                        if entry.is_dir(follow_symlinks=False):
+                            found.append((prefix + name, True))
+                            if deep:
+                                pending.append((entry.path, prefix + name + "/"))
+                        elif entry.is_file(follow_symlinks=False):
+                            found.append((prefix + name, False))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as cause:
+                raise UnableToListContents.at(path, cause.strerror or str(cause), cause=cause) from cause
+        return iter(found)
+
     def _scan(self, directory: str, relative: str, deep: bool) -> Iterator[Entry]:
         prefix = relative + "/" if relative else ""
         try:
@@ -291,7 +329,7 @@ class LocalBackend(Backend):
         full = self._full(path)
         directory = os.path.dirname(full)
         for attempt in range(3):
-            temp = f"{directory}{os.sep}{TEMP_PREFIX}{os.getpid()}-{next(_temp_counter)}"
+            temp = f"{directory}{os.sep}{TEMP_PREFIX}{_pid}-{next(_temp_counter)}"
             try:
                 return os.open(temp, _CREATE_FLAGS, 0o600), temp
             except FileExistsError:
@@ -401,16 +439,12 @@ class LocalBackend(Backend):
     def delete(self, path: str) -> bool:
         full = self._full(path)
         try:
-            found = os.lstat(full)
+            os.unlink(full)  # unlink first: one system call for the common case
         except (FileNotFoundError, NotADirectoryError):
             return False
-        if stat_module.S_ISDIR(found.st_mode):
-            return False
-        try:
-            os.unlink(full)
-        except FileNotFoundError:
-            return False
         except OSError as cause:
+            if cause.errno in (errno.EISDIR, errno.EPERM) and os.path.isdir(full):
+                return False  # a directory: delete() leaves it to delete_directory()
             raise UnableToDeleteFile.at(path, cause.strerror or str(cause), cause=cause) from cause
         return True
 

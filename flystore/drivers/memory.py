@@ -63,12 +63,15 @@ class MemoryBackend(Backend):
 
     def _count(self, path: str, delta: int) -> None:
         below = self._below
-        for directory in _ancestors(path):
-            count = below.get(directory, 0) + delta
+        index = path.rfind("/")
+        while index > 0:
+            path = path[:index]
+            count = below.get(path, 0) + delta
             if count:
-                below[directory] = count
+                below[path] = count
             else:
-                del below[directory]
+                del below[path]
+            index = path.rfind("/")
 
     def _check_parents_are_not_files(self, path: str, error: type[UnableToWriteFile | UnableToCreateDirectory]) -> None:
         for directory in _ancestors(path):
@@ -149,10 +152,10 @@ class MemoryBackend(Backend):
             self._store(path, record)
 
     def write_stream(self, path: str, stream: Readable, options: WriteOptions) -> None:
-        chunks = []
+        buffer = io.BytesIO()
         while chunk := stream.read(1024 * 1024):
-            chunks.append(chunk)
-        self.write(path, b"".join(chunks), options)
+            buffer.write(chunk)
+        self.write(path, buffer.getvalue(), options)  # getvalue() shares the buffer: no second copy
 
     def delete(self, path: str) -> bool:
         with self._lock:
