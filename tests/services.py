@@ -421,7 +421,15 @@ def ftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
             "banner": "flystore test FTP",
         },
     )
-    server = servers.ThreadedFTPServer((LOOPBACK, 0), handler)
+    ioloop = require_module("pyftpdlib.ioloop")
+    # pyftpdlib shares a stop Event, a lock and a default IOLoop between all its
+    # servers: give this one its own, so another test's server stopping cannot stop it.
+    server_class = type(
+        "FlystoreFTPServer",
+        (servers.ThreadedFTPServer,),
+        {"_exit": threading.Event(), "_lock": threading.Lock()},
+    )
+    server = server_class((LOOPBACK, 0), handler, ioloop=ioloop.IOLoop())
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"timeout": 0.2},

@@ -1,0 +1,497 @@
+"""The ``webdav`` driver: a collection on a WebDAV server, over webdav4.
+
+- Existence and ``stat`` are one ``PROPFIND`` with ``Depth: 0`` (webdav4's
+  own ``info`` asks for ``Depth: 1``, which lists a whole directory to
+  describe it); listings are one ``Depth: 1`` request per directory.
+- Writes stream the body to the server (chunked ``PUT``) under a hidden
+  ``.flystore-tmp-*`` name, then ``MOVE`` it over the target; a failed upload
+  deletes the temporary resource. Copies and moves are server-side ``COPY``
+  and ``MOVE``.
+- A given MIME type and custom metadata are stored as WebDAV dead properties
+  (``PROPPATCH``, namespace ``urn:flystore``): they survive ``COPY``/``MOVE``
+  and come back with ``PROPFIND``. Servers that refuse dead properties can
+  turn this off with ``properties: false`` (then both are unsupported, and
+  ``mime_type`` is the server's ``getcontenttype``).
+- Visibility has no WebDAV equivalent: unsupported.
+- Paths are percent-encoded segment by segment, so ``%``, spaces and
+  non-ASCII names are stored literally.
+- The HTTP client (httpx) is closed by ``disk.close()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import posixpath
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any, BinaryIO
+from urllib.parse import quote
+from xml.etree import ElementTree
+
+from ..attributes import DirectoryAttributes, Entry, FileAttributes, WriteOptions
+from ..backend import Readable
+from ..errors import (
+    DriverNotInstalled,
+    FileNotFound,
+    InvalidConfiguration,
+    StorageError,
+    UnableToCopyFile,
+    UnableToCreateDirectory,
+    UnableToDeleteDirectory,
+    UnableToDeleteFile,
+    UnableToListContents,
+    UnableToMoveFile,
+    UnableToReadFile,
+    UnableToWriteFile,
+)
+from .generic import TEMP_PREFIX, FsspecBackend, parse_time, translate_errors
+
+__all__ = ["PROPERTY_NAMESPACE", "WebdavBackend", "create"]
+
+PROPERTY_NAMESPACE = "urn:flystore"
+_MIMETYPE = f"{{{PROPERTY_NAMESPACE}}}mimetype"
+_METADATA = f"{{{PROPERTY_NAMESPACE}}}metadata"
+_CHUNK = 1024 * 1024
+_READ_BUFFER = 256 * 1024
+
+
+def _describe(cause: BaseException) -> str:
+    text = str(cause).strip() or type(cause).__name__
+    name = type(cause).__name__
+    status = getattr(cause, "status_code", None)
+    if status == 401:
+        text = f"{text}: the server refused the credentials"
+    return text if name in text else f"{name}: {text}"
+
+
+class WebdavBackend(FsspecBackend):
+    """Files under ``root`` of a WebDAV server.
+
+    Args:
+        filesystem_factory: builds webdav4's ``WebdavFileSystem`` (lazily, again after ``close``).
+        root: the disk's collection, relative to the base URL (created on demand).
+        properties: store MIME types and metadata as dead properties.
+    """
+
+    def __init__(self, filesystem_factory: Any, root: str = "", *, properties: bool = True) -> None:
+        self._factory = filesystem_factory
+        self._fs: Any = None
+        self._lock = threading.Lock()
+        self.properties = properties
+        segments = [segment for segment in str(root).split("/") if segment and segment != "."]
+        super().__init__(None, "/".join(segments), protocol_name="webdav", atomic_writes=True)
+        self.unsupported = (
+            frozenset({"visibility"}) if properties else frozenset({"visibility", "metadata", "mimetype"})
+        )
+
+    # -- connection ----------------------------------------------------------------
+
+    @property
+    def fs(self) -> Any:
+        """webdav4's ``WebdavFileSystem`` (made on first use)."""
+        with self._lock:
+            if self._fs is None:
+                self._fs = self._factory()
+            return self._fs
+
+    @fs.setter
+    def fs(self, value: Any) -> None:
+        self._fs = value
+
+    @property
+    def client(self) -> Any:
+        """webdav4's ``Client``."""
+        return self.fs.client
+
+    def close(self) -> None:
+        with self._lock:
+            fs, self._fs = self._fs, None
+        if fs is not None:
+            with contextlib.suppress(Exception):
+                fs.client.http.close()
+
+    # -- keys and properties ---------------------------------------------------------
+
+    def _key(self, path: str) -> str:
+        """The resource's path under the base URL, percent-encoded segment by segment."""
+        joined = f"{self.root}/{path}" if self.root and path else (path or self.root)
+        return "/".join(quote(segment, safe="") for segment in joined.split("/")) if joined else ""
+
+    def _propfind(self, key: str, depth: str) -> list[Any]:
+        """The multistatus responses of a ``PROPFIND`` (all properties)."""
+        result = self.client.propfind(key, headers={"Depth": depth}, follow_redirects=True)
+        return list(result.responses.values())
+
+    def _describe_response(self, response: Any) -> dict[str, Any]:
+        properties = response.properties
+        info: dict[str, Any] = {
+            "type": "directory" if properties.collection else "file",
+            "size": properties.content_length or 0,
+            "modified": properties.modified,
+            "content_type": properties.content_type,
+            "mimetype": None,
+            "metadata": {},
+        }
+        node = response.response_xml
+        if self.properties and node is not None:
+            for propstat in node.findall("{DAV:}propstat"):
+                status = propstat.findtext("{DAV:}status") or ""
+                if " 200 " not in f"{status} ":
+                    continue
+                mimetype = propstat.findtext(f"{{DAV:}}prop/{_MIMETYPE}")
+                if mimetype:
+                    info["mimetype"] = mimetype.strip()
+                metadata = propstat.findtext(f"{{DAV:}}prop/{_METADATA}")
+                if metadata:
+                    with contextlib.suppress(ValueError):
+                        decoded = json.loads(metadata)
+                        if isinstance(decoded, dict):
+                            info["metadata"] = {str(key): str(value) for key, value in decoded.items()}
+        return info
+
+    def _info_key(self, key: str) -> dict[str, Any] | None:
+        from webdav4.client import ResourceNotFound
+
+        try:
+            responses = self._propfind(key, "0")
+        except ResourceNotFound:
+            return None
+        if not responses:
+            return None
+        return self._describe_response(responses[0])
+
+    def _info(self, path: str) -> dict[str, Any] | None:
+        return self._info_key(self._key(path))
+
+    def attributes(self, path: str, info: Mapping[str, Any]) -> FileAttributes:
+        return FileAttributes(
+            path,
+            size=int(info.get("size") or 0),
+            last_modified=parse_time(info.get("modified")),
+            mime_type=info.get("mimetype") or info.get("content_type") or None,
+            metadata=dict(info.get("metadata") or {}),
+        )
+
+    def _set_properties(self, key: str, options: WriteOptions) -> None:
+        """Store the MIME type and metadata of ``key`` as dead properties."""
+        if not self.properties or not (options.mimetype or options.metadata):
+            return
+        ElementTree.register_namespace("D", "DAV:")
+        ElementTree.register_namespace("F", PROPERTY_NAMESPACE)
+        update = ElementTree.Element("{DAV:}propertyupdate")
+        prop = ElementTree.SubElement(ElementTree.SubElement(update, "{DAV:}set"), "{DAV:}prop")
+        if options.mimetype:
+            ElementTree.SubElement(prop, _MIMETYPE).text = options.mimetype
+        if options.metadata:
+            ElementTree.SubElement(prop, _METADATA).text = json.dumps(dict(options.metadata), sort_keys=True)
+        body = ElementTree.tostring(update, encoding="utf-8", xml_declaration=True)
+        try:
+            self.client.request("PROPPATCH", key, content=body,
+                                headers={"Content-Type": "application/xml; charset=utf-8"})
+        except Exception:
+            if options.metadata:
+                raise
+            # A MIME type is a hint the disk can guess again: a server refusing it loses nothing.
+
+    # -- reading -------------------------------------------------------------------
+
+    def read(self, path: str) -> bytes:
+        with self.open_read(path) as handle:
+            return handle.read()
+
+    def open_read(self, path: str) -> BinaryIO:
+        from webdav4.stream import IterStream
+
+        key = self._key(path)
+        with translate_errors(UnableToReadFile, path):
+            info = self._info_key(key)
+            if info is None or info["type"] != "file":
+                raise FileNotFound.at(path, "no file exists at this path")
+            client = self.client
+            stream = IterStream(client, client.join_url(key), chunk_size=_CHUNK)
+            stream.__enter__()  # sends the GET
+        return io.BufferedReader(_Reader(stream, path), _READ_BUFFER)  # type: ignore[return-value]
+
+    def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
+        from webdav4.client import ResourceNotFound
+        from webdav4.urls import strip_trailing_slash
+
+        key = self._key(path)
+        with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):
+            try:
+                responses = self._propfind(key, "1")
+            except ResourceNotFound:
+                return
+            own = strip_trailing_slash(self.client.join_url(key).path)
+        children = []
+        below = own.rstrip("/") + "/"
+        for response in responses:
+            if response.path_norm == own:
+                if not response.properties.collection:
+                    return  # a file, not a directory
+                continue
+            if not response.path_norm.startswith(below):
+                continue  # not a child (some servers list odd extras)
+            name = posixpath.basename(response.path_norm)
+            if not name or name.startswith(TEMP_PREFIX):
+                continue
+            children.append((name, self._describe_response(response)))
+        prefix = f"{path}/" if path else ""
+        for name, info in children:
+            if info["type"] == "directory":
+                yield DirectoryAttributes(prefix + name, last_modified=parse_time(info.get("modified")))
+                if deep:
+                    yield from self.list_contents(prefix + name, deep)
+            else:
+                yield self.attributes(prefix + name, info)
+
+    # -- writing -------------------------------------------------------------------
+
+    def _ensure_directory(self, key: str, path: str, error: type[StorageError]) -> None:
+        """Create collection ``key`` and its missing ancestors (the disk root included)."""
+        from webdav4.client import ResourceAlreadyExists
+
+        if not key:
+            return
+        info = self._info_key(key)
+        if info is not None:
+            if info["type"] != "directory":
+                raise error.at(path, "a file is in the way of a directory on this path")
+            return
+        self._ensure_directory(posixpath.dirname(key), path, error)
+        try:
+            self.client.mkdir(key)
+        except ResourceAlreadyExists:
+            info = self._info_key(key)  # made meanwhile by someone else?
+            if info is None or info["type"] != "directory":
+                raise
+
+    def _prepare_target(self, path: str, error: type[StorageError]) -> None:
+        key = self._key(path)
+        info = self._info_key(key)
+        if info is not None and info["type"] == "directory":
+            raise error.at(path, "a directory exists at this path")
+        self._ensure_directory(posixpath.dirname(key), path, error)
+
+    def _remove_quietly(self, key: str) -> None:
+        with contextlib.suppress(Exception):
+            self.client.remove(key)
+
+    def write(self, path: str, data: bytes, options: WriteOptions) -> None:
+        self.write_stream(path, io.BytesIO(data), options)
+
+    def write_stream(self, path: str, stream: Readable, options: WriteOptions) -> None:
+        key = self._key(path)
+        with translate_errors(UnableToWriteFile, path, missing_is=UnableToWriteFile):
+            self._prepare_target(path, UnableToWriteFile)
+            parent = posixpath.dirname(key)
+            temporary = f"{parent}/{TEMP_PREFIX}{uuid.uuid4().hex}" if parent else f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+            headers = {"Content-Type": options.mimetype} if options.mimetype else {}
+            body = _Body(stream)
+            try:
+                self.client.request("PUT", temporary, content=body, headers=headers)
+                body.raise_failure()
+                self._set_properties(temporary, options)
+                self.client.move(temporary, key, overwrite=True)
+            except BaseException:
+                self._remove_quietly(temporary)
+                raise
+
+    def delete(self, path: str) -> bool:
+        from webdav4.client import ResourceNotFound
+
+        key = self._key(path)
+        with translate_errors(UnableToDeleteFile, path, missing_is=UnableToDeleteFile):
+            info = self._info_key(key)
+            if info is None or info["type"] != "file":
+                return False
+            try:
+                self.client.remove(key)
+            except ResourceNotFound:
+                return False
+        return True
+
+    def create_directory(self, path: str, options: WriteOptions) -> None:
+        if not path:
+            return
+        with translate_errors(UnableToCreateDirectory, path, missing_is=UnableToCreateDirectory):
+            self._ensure_directory(self._key(path), path, UnableToCreateDirectory)
+
+    def delete_directory(self, path: str) -> bool:
+        from webdav4.client import ResourceNotFound
+
+        if not path:
+            raise UnableToDeleteDirectory.at(path, "the disk root cannot be deleted")
+        key = self._key(path)
+        with translate_errors(UnableToDeleteDirectory, path, missing_is=UnableToDeleteDirectory):
+            info = self._info_key(key)
+            if info is None or info["type"] != "directory":
+                return False
+            try:
+                self.client.remove(key)  # DELETE on a collection removes everything below it
+            except ResourceNotFound:
+                return False
+        return True
+
+    def copy(self, source: str, destination: str, options: WriteOptions) -> None:
+        """Server-side ``COPY`` (dead properties travel with the file)."""
+        try:
+            with translate_errors(UnableToCopyFile, source):
+                info = self._info(source)
+                if info is None or info["type"] != "file":
+                    raise FileNotFound.at(source, "no file exists at this path")
+                self._prepare_target(destination, UnableToCopyFile)
+                self.client.copy(self._key(source), self._key(destination), depth=0, overwrite=True)
+        except UnableToCopyFile as error:
+            raise UnableToCopyFile.between(source, destination, error.reason) from error.__cause__
+
+    def move(self, source: str, destination: str, options: WriteOptions) -> None:
+        """Server-side ``MOVE``."""
+        try:
+            with translate_errors(UnableToMoveFile, source):
+                info = self._info(source)
+                if info is None or info["type"] != "file":
+                    raise FileNotFound.at(source, "no file exists at this path")
+                self._prepare_target(destination, UnableToMoveFile)
+                self.client.move(self._key(source), self._key(destination), overwrite=True)
+        except UnableToMoveFile as error:
+            raise UnableToMoveFile.between(source, destination, error.reason) from error.__cause__
+
+
+class _Body:
+    """A request body read from ``stream`` in chunks.
+
+    When the stream fails, the body simply ends: the server gets a complete
+    (short) request for the temporary resource, which is then deleted, and the
+    failure is raised by ``raise_failure``. Cutting the connection mid-body
+    instead leaves servers with half-handled uploads (wsgidav even leaks the
+    open file).
+    """
+
+    def __init__(self, stream: Readable) -> None:
+        self._stream = stream
+        self._failure: BaseException | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            try:
+                chunk = self._stream.read(_CHUNK)
+            except Exception as error:
+                self._failure = error
+                return
+            if not chunk:
+                return
+            yield bytes(chunk)
+
+    def raise_failure(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+
+
+class _Reader(io.RawIOBase):
+    """webdav4's streaming GET as a raw binary stream whose errors are flystore errors."""
+
+    def __init__(self, stream: Any, path: str) -> None:
+        super().__init__()
+        self._stream = stream
+        self._path = path
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return bool(self._stream.seekable())
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._stream.read1(len(buffer)) if not self._stream.closed else b""
+        except Exception as cause:
+            raise UnableToReadFile.at(self._path, _describe(cause), cause=cause) from cause
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readall(self) -> bytes:
+        chunks = []
+        buffer = bytearray(_CHUNK)
+        while received := self.readinto(buffer):
+            chunks.append(bytes(buffer[:received]))
+        return b"".join(chunks)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        try:
+            return int(self._stream.seek(offset, whence))
+        except Exception as cause:
+            raise UnableToReadFile.at(self._path, _describe(cause), cause=cause) from cause
+
+    def tell(self) -> int:
+        return int(self._stream.tell())
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(Exception):
+                self._stream.__exit__(None, None, None)
+        super().close()
+
+
+_WEBDAV_OPTIONS = frozenset({"base_url", "username", "password", "root", "timeout", "verify", "properties"})
+
+
+def create(name: str, options: dict[str, Any], manager: Any) -> Any:
+    """Build a webdav disk: ``base_url`` (required), ``username``, ``password``, ``root``,
+    ``timeout``, ``verify``, ``properties``."""
+    from ..disk import COMMON_OPTIONS, FilesystemAdapter
+
+    unknown = set(options) - _WEBDAV_OPTIONS - COMMON_OPTIONS
+    if unknown:
+        raise InvalidConfiguration("unknown option for the webdav driver", option=sorted(unknown)[0], disk=name)
+    try:
+        from webdav4.fsspec import WebdavFileSystem
+    except ImportError as cause:
+        raise DriverNotInstalled.for_extra("webdav", "the webdav driver", disk=name, cause=cause) from cause
+
+    base_url = options.get("base_url")
+    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+        raise InvalidConfiguration("a webdav disk needs 'base_url', an http:// or https:// URL",
+                                   option="base_url", disk=name)
+    username, password = options.get("username"), options.get("password")
+    for key, value in (("username", username), ("password", password)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidConfiguration(f"must be a string, not {type(value).__name__}", option=key, disk=name)
+    if password is not None and not username:
+        raise InvalidConfiguration("a password needs a username", option="username", disk=name)
+    timeout = options.get("timeout", 30.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise InvalidConfiguration(f"must be a positive number of seconds, not {timeout!r}", option="timeout",
+                                   disk=name)
+    verify = options.get("verify", True)
+    if not isinstance(verify, (bool, str)):
+        raise InvalidConfiguration("must be true, false or a CA bundle path", option="verify", disk=name)
+    properties = options.get("properties", True)
+    if not isinstance(properties, bool):
+        raise InvalidConfiguration("must be true or false", option="properties", disk=name)
+    root = options.get("root") or ""
+    if not isinstance(root, str):
+        raise InvalidConfiguration("must be a string (a collection under base_url)", option="root", disk=name)
+    url = base_url if base_url.endswith("/") else base_url + "/"
+    auth = (username, password or "") if username else None
+    tls: Any = verify
+    if isinstance(verify, str):
+        import ssl
+
+        try:
+            tls = ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as cause:
+            raise InvalidConfiguration(
+                f"cannot load the CA bundle {verify}: {cause}", option="verify", disk=name
+            ) from cause
+
+    def factory() -> Any:
+        return WebdavFileSystem(url, auth=auth, timeout=float(timeout), verify=tls, skip_instance_cache=True)
+
+    backend = WebdavBackend(factory, root, properties=properties)
+    config = {key: value for key, value in options.items() if key in COMMON_OPTIONS}
+    return FilesystemAdapter(backend, name=name, config=config, manager=manager)
