@@ -66,6 +66,7 @@ from ..errors import (
     UnsupportedOperation,
 )
 from ..paths import normalize
+from ._readers import PositionedReader
 from .generic import DIRECTORY_MARKER, FsspecBackend, translate_errors
 
 __all__ = ["AZURE_OPTIONS", "TIERS", "AzureBackend", "AzureBlobStorageAdapter", "create"]
@@ -711,7 +712,7 @@ class AzureBackend(FsspecBackend):
             self._call(self.client.close)
 
 
-class _BlobReader(io.RawIOBase):
+class _BlobReader(PositionedReader):
     """A seekable read-only view of one blob version: each ``readinto`` is one ranged GET.
 
     Wrapped in ``io.BufferedReader(buffer_size=block_size)`` by ``open_read``, so small
@@ -721,36 +722,11 @@ class _BlobReader(io.RawIOBase):
     """
 
     def __init__(self, backend: AzureBackend, path: str, size: int, etag: str) -> None:
-        super().__init__()
+        super().__init__(size)
         self._backend = backend
         self._path = path
-        self._size = size
         self._etag = etag
         self._client = backend._blob_client(path)
-        self._position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            position = offset
-        elif whence == io.SEEK_CUR:
-            position = self._position + offset
-        elif whence == io.SEEK_END:
-            position = self._size + offset
-        else:
-            raise ValueError(f"invalid whence ({whence})")
-        if position < 0:
-            raise ValueError("negative seek position")
-        self._position = position
-        return position
 
     async def _fetch(self, offset: int, length: int) -> bytes:
         from azure.core import MatchConditions

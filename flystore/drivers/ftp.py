@@ -53,6 +53,7 @@ from ..errors import (
     UnableToRetrieveMetadata,
     UnableToWriteFile,
 )
+from ._readers import PositionedReader
 from .generic import TEMP_PREFIX, FsspecBackend, parse_time, translate_errors
 
 __all__ = ["FtpBackend", "FtpSettings", "create"]
@@ -594,46 +595,22 @@ def _entry(facts: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": normalized, "size": facts.get("size") or 0, "modify": facts.get("modify")}
 
 
-class _FtpReader(io.RawIOBase):
+class _FtpReader(PositionedReader):
     """A seekable download over its own connection (``RETR`` with ``REST`` for offsets)."""
 
     def __init__(self, backend: FtpBackend, key: str, path: str, *, size: int) -> None:
-        super().__init__()
+        super().__init__(size)
         self._pool = backend._pool
         self._timeout = backend._settings.timeout
         self._key = key
         self._path = path
-        self._size = size
-        self._position = 0
         self._connection: ftplib.FTP | None = None
         self._socket: Any = None
         self._eof = False
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            target = offset
-        elif whence == io.SEEK_CUR:
-            target = self._position + offset
-        elif whence == io.SEEK_END:
-            target = self._size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if target < 0:
-            raise ValueError("negative seek position")
-        if target != self._position:
-            self._abandon()
-            self._position = target
-            self._eof = False
-        return self._position
+    def _moved(self, target: int) -> None:
+        self._abandon()
+        self._eof = False
 
     def readinto(self, buffer: Any) -> int:
         if self._eof or self.closed:

@@ -63,6 +63,7 @@ from ..errors import (
     UnableToWriteFile,
 )
 from ..paths import normalize
+from ._readers import PositionedReader
 from .generic import DIRECTORY_MARKER, FsspecBackend, parse_time
 
 # gcsfs >= 2025 swaps in an experimental filesystem that tries a gRPC call per
@@ -792,7 +793,7 @@ class _UploadWriter(io.RawIOBase):
             self.abort()
 
 
-class _ObjectReader(io.RawIOBase):
+class _ObjectReader(PositionedReader):
     """A seekable reader of one object generation, fetched in ranged GETs of ``chunk_size``.
 
     It keeps one block at a time (dropped before the next is fetched), so memory
@@ -801,37 +802,12 @@ class _ObjectReader(io.RawIOBase):
     """
 
     def __init__(self, backend: GcsBackend, path: str, size: int, generation: Any) -> None:
-        super().__init__()
+        super().__init__(size)
         self._backend = backend
         self._path = path
-        self._size = size
         self._generation = generation
-        self._position = 0
         self._block = b""
         self._block_start = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            position = offset
-        elif whence == io.SEEK_CUR:
-            position = self._position + offset
-        elif whence == io.SEEK_END:
-            position = self._size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if position < 0:
-            raise ValueError("negative seek position")
-        self._position = position
-        return position
 
     def _piece(self, limit: int) -> bytes:
         """Up to ``limit`` bytes at the current position, from the cached block or a new one."""

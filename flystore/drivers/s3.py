@@ -69,6 +69,7 @@ from ..errors import (
     UnableToWriteFile,
 )
 from ..paths import normalize
+from ._readers import PositionedReader
 from .generic import DIRECTORY_MARKER, TEMP_PREFIX, FsspecBackend
 
 if TYPE_CHECKING:
@@ -327,46 +328,22 @@ class _ChunksBody(io.RawIOBase):
 # -- reading ----------------------------------------------------------------------------
 
 
-class _ObjectReader(io.RawIOBase):
+class _ObjectReader(PositionedReader):
     """A file object over one GET's body; seeking re-opens with a Range guarded by If-Match."""
 
     def __init__(self, backend: S3Backend, path: str, response: Mapping[str, Any]) -> None:
-        super().__init__()
+        super().__init__(int(response.get("ContentLength") or 0))
         self._backend = backend
         self._path = path
         self._body: Any = response["Body"]
-        self._size = int(response.get("ContentLength") or 0)
         self._etag = response.get("ETag")
-        self._position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
 
     @property
     def size(self) -> int:
         return self._size
 
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            target = offset
-        elif whence == io.SEEK_CUR:
-            target = self._position + offset
-        elif whence == io.SEEK_END:
-            target = self._size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if target < 0:
-            raise ValueError("negative seek position")
-        if target != self._position:
-            self._drop_body()
-            self._position = target
-        return self._position
+    def _moved(self, target: int) -> None:
+        self._drop_body()
 
     def _drop_body(self) -> None:
         body, self._body = self._body, None

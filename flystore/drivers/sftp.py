@@ -44,6 +44,7 @@ from ..errors import (
     UnableToSetVisibility,
     UnableToWriteFile,
 )
+from ._readers import TranslatingReader
 from .generic import TEMP_PREFIX, FsspecBackend, translate_errors
 
 __all__ = ["DEFAULT_PERMISSIONS", "SftpBackend", "SftpSettings", "create"]
@@ -266,7 +267,7 @@ class SftpBackend(FsspecBackend):
             if info is None or info.get("type") != "file":
                 raise FileNotFound.at(path, "no file exists at this path")
             handle = self.fs.open(self._key(path), "rb")
-        return io.BufferedReader(_Reader(handle, path), _READ_BUFFER)  # type: ignore[return-value]
+        return io.BufferedReader(TranslatingReader(handle, path, _describe), _READ_BUFFER)  # type: ignore[return-value]
 
     def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
         with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):
@@ -454,51 +455,6 @@ def _as_os_error(error: Exception) -> Exception:
     if isinstance(error, sftp.SFTPPermissionDenied):
         return PermissionError(errno.EACCES, error.reason)
     return error
-
-
-class _Reader(io.RawIOBase):
-    """An sshfs file as a raw binary stream whose errors are flystore errors."""
-
-    def __init__(self, handle: Any, path: str) -> None:
-        super().__init__()
-        self._handle = handle
-        self._path = path
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        try:
-            data = self._handle.read(len(buffer))
-        except Exception as cause:
-            raise UnableToReadFile.at(self._path, _describe(cause), cause=cause) from cause
-        buffer[: len(data)] = data
-        return len(data)
-
-    def readall(self) -> bytes:
-        chunks = []
-        buffer = bytearray(_CHUNK)
-        while received := self.readinto(buffer):
-            chunks.append(bytes(buffer[:received]))
-        return b"".join(chunks)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        try:
-            return int(self._handle.seek(offset, whence))
-        except Exception as cause:
-            raise UnableToReadFile.at(self._path, _describe(cause), cause=cause) from cause
-
-    def tell(self) -> int:
-        return int(self._handle.tell())
-
-    def close(self) -> None:
-        if not self.closed:
-            with contextlib.suppress(Exception):
-                self._handle.close()
-        super().close()
 
 
 _SFTP_OPTIONS = frozenset(

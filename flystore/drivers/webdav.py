@@ -47,6 +47,7 @@ from ..errors import (
     UnableToReadFile,
     UnableToWriteFile,
 )
+from ._readers import TranslatingReader
 from .generic import TEMP_PREFIX, FsspecBackend, parse_time, translate_errors
 
 __all__ = ["PROPERTY_NAMESPACE", "WebdavBackend", "create"]
@@ -213,7 +214,16 @@ class WebdavBackend(FsspecBackend):
             client = self.client
             stream = IterStream(client, client.join_url(key), chunk_size=_CHUNK)
             stream.__enter__()  # sends the GET
-        return io.BufferedReader(_Reader(stream, path), _READ_BUFFER)  # type: ignore[return-value]
+        return io.BufferedReader(
+            TranslatingReader(
+                stream,
+                path,
+                _describe,
+                read=lambda size: b"" if stream.closed else stream.read1(size),
+                release=lambda: stream.__exit__(None, None, None),
+            ),
+            _READ_BUFFER,
+        )  # type: ignore[return-value]
 
     def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
         from webdav4.client import ResourceNotFound
@@ -390,51 +400,6 @@ class _Body:
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure
-
-
-class _Reader(io.RawIOBase):
-    """webdav4's streaming GET as a raw binary stream whose errors are flystore errors."""
-
-    def __init__(self, stream: Any, path: str) -> None:
-        super().__init__()
-        self._stream = stream
-        self._path = path
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return bool(self._stream.seekable())
-
-    def readinto(self, buffer: Any) -> int:
-        try:
-            data = self._stream.read1(len(buffer)) if not self._stream.closed else b""
-        except Exception as cause:
-            raise UnableToReadFile.at(self._path, _describe(cause), cause=cause) from cause
-        buffer[: len(data)] = data
-        return len(data)
-
-    def readall(self) -> bytes:
-        chunks = []
-        buffer = bytearray(_CHUNK)
-        while received := self.readinto(buffer):
-            chunks.append(bytes(buffer[:received]))
-        return b"".join(chunks)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        try:
-            return int(self._stream.seek(offset, whence))
-        except Exception as cause:
-            raise UnableToReadFile.at(self._path, _describe(cause), cause=cause) from cause
-
-    def tell(self) -> int:
-        return int(self._stream.tell())
-
-    def close(self) -> None:
-        if not self.closed:
-            with contextlib.suppress(Exception):
-                self._stream.__exit__(None, None, None)
-        super().close()
 
 
 _WEBDAV_OPTIONS = frozenset({"base_url", "username", "password", "root", "timeout", "verify", "properties"})
