@@ -9,7 +9,6 @@ import shutil
 import socket
 import sys
 import threading
-import tracemalloc
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -28,6 +27,7 @@ from flystore.errors import (
     UnsupportedOperation,
 )
 from flystore.testing import DiskContract
+from tests.drivers.streaming import assert_streams_in_bounded_memory
 
 TEMP_PREFIX = ".flystore-tmp-"
 
@@ -276,25 +276,7 @@ def test_cutting_transfers_short_keeps_connections_usable(ftp_disk: FilesystemAd
 
 
 def test_large_transfers_use_bounded_memory(ftp_disk: FilesystemAdapter) -> None:
-    size = 24 * 1024 * 1024
-    block = os.urandom(1024 * 1024)
-
-    def chunks() -> Iterator[bytes]:
-        for _ in range(size // len(block)):
-            yield block
-
-    tracemalloc.start()
-    try:
-        ftp_disk.put("large.bin", chunks())
-        total = 0
-        with ftp_disk.read_stream("large.bin") as stream:
-            for chunk in stream:
-                total += len(chunk)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert total == size
-    assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a {size // 2**20} MiB file"
+    assert_streams_in_bounded_memory(ftp_disk, size=24 * 1024 * 1024, limit=12 * 1024 * 1024)
 
 
 # -- connections --------------------------------------------------------------------------------

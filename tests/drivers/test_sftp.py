@@ -16,7 +16,6 @@ import stat
 import sys
 import threading
 import time
-import tracemalloc
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +33,7 @@ from flystore.errors import (
     UnsupportedOperation,
 )
 from flystore.testing import DiskContract
+from tests.drivers.streaming import assert_streams_in_bounded_memory
 
 TEMP_PREFIX = ".flystore-tmp-"
 
@@ -228,25 +228,7 @@ def test_ranged_reads_seek_instead_of_downloading_everything(sftp_disk: Filesyst
 
 
 def test_large_transfers_use_bounded_memory(sftp_disk: FilesystemAdapter) -> None:
-    size = 16 * 1024 * 1024
-    block = os.urandom(1024 * 1024)
-
-    def chunks() -> Iterator[bytes]:
-        for _ in range(size // len(block)):
-            yield block
-
-    tracemalloc.start()
-    try:
-        sftp_disk.put("large.bin", chunks())
-        total = 0
-        with sftp_disk.read_stream("large.bin") as stream:
-            for chunk in stream:
-                total += len(chunk)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert total == size
-    assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a {size // 2**20} MiB file"
+    assert_streams_in_bounded_memory(sftp_disk, size=16 * 1024 * 1024, limit=12 * 1024 * 1024)
 
 
 def test_symlinks_on_the_server_are_listed_as_what_they_point_to(

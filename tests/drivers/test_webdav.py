@@ -7,7 +7,6 @@ import shutil
 import sys
 import threading
 import time
-import tracemalloc
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -26,6 +25,7 @@ from flystore.errors import (
     UnsupportedOperation,
 )
 from flystore.testing import DiskContract
+from tests.drivers.streaming import assert_streams_in_bounded_memory
 
 TEMP_PREFIX = ".flystore-tmp-"
 
@@ -178,25 +178,7 @@ def test_copy_and_move_are_server_side(dav_disk: FilesystemAdapter) -> None:
 
 
 def test_uploads_are_streamed_not_buffered(dav_disk: FilesystemAdapter) -> None:
-    size = 24 * 1024 * 1024
-    block = os.urandom(1024 * 1024)
-
-    def chunks() -> Iterator[bytes]:
-        for _ in range(size // len(block)):
-            yield block
-
-    tracemalloc.start()
-    try:
-        dav_disk.put("large.bin", chunks())
-        total = 0
-        with dav_disk.read_stream("large.bin") as stream:
-            for chunk in stream:
-                total += len(chunk)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert total == size
-    assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a {size // 2**20} MiB file"
+    assert_streams_in_bounded_memory(dav_disk, size=24 * 1024 * 1024, limit=12 * 1024 * 1024)
 
 
 def test_ranged_reads_seek(dav_disk: FilesystemAdapter) -> None:
