@@ -34,6 +34,7 @@ from flystore.errors import (
 )
 from flystore.testing import DiskContract
 from tests.drivers.streaming import assert_streams_in_bounded_memory
+from tests.services import require_module
 
 TEMP_PREFIX = ".flystore-tmp-"
 
@@ -326,7 +327,7 @@ def test_bad_options_are_refused_by_name(options: dict[str, Any], option: str) -
 @pytest.fixture(scope="module")
 def key_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """An asyncssh SFTP server that accepts one client key (no passwords), chrooted to a temp dir."""
-    asyncssh = pytest.importorskip("asyncssh")
+    asyncssh = require_module("asyncssh")
     base = tmp_path_factory.mktemp("sftp-keys")
     (base / "data").mkdir()
     client_key = asyncssh.generate_private_key("ssh-ed25519")
