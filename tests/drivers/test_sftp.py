@@ -340,7 +340,7 @@ def key_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     ready = threading.Event()
     state: dict[str, Any] = {"connections": set()}
 
-    class Server(asyncssh.SSHServer):  # type: ignore[misc,name-defined]  # asyncssh is imported via importorskip
+    class Server(asyncssh.SSHServer):  # type: ignore[misc,name-defined]  # asyncssh is imported inside the fixture
         def connection_made(self, conn: Any) -> None:
             self._conn = conn
             state["connections"].add(conn)
