@@ -1,0 +1,134 @@
+"""The part of ``GcsBackend`` the others build on: construction, object names and JSON API requests."""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+from collections.abc import Iterator
+from typing import Any
+
+from ...errors import FileNotFound, StorageError
+from ..generic import DIRECTORY_MARKER, FsspecBackend
+from .common import _PREDEFINED_ACL, DEFAULT_CHUNK_SIZE, GOOGLE_STORAGE_URL, _reason
+
+
+class _GcsBase(FsspecBackend):
+    """What every part of ``GcsBackend`` uses: its constructor, object names and requests.
+
+    ``GcsBackend`` (``backend.py``) documents the arguments; the upload primitives
+    (``uploads.py``) and signed URLs (``signing.py``) are mixins over this class.
+    """
+
+    def __init__(
+        self,
+        fs: Any,
+        bucket: str,
+        prefix: str = "",
+        *,
+        signer: Any = None,
+        uniform_bucket_level_access: bool = False,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        public_base: str | None = None,
+    ) -> None:
+        super().__init__(
+            fs,
+            f"{bucket}/{prefix}" if prefix else bucket,
+            protocol_name="gcs",
+            directory_markers=True,
+            atomic_writes=False,
+        )
+        self.bucket = bucket
+        self.prefix = prefix
+        self.signer = signer
+        self.uniform_bucket_level_access = uniform_bucket_level_access
+        self.chunk_size = chunk_size
+        self.public_base = (public_base or GOOGLE_STORAGE_URL).rstrip("/")
+
+    # -- names and requests ----------------------------------------------------------
+
+    def _name(self, path: str) -> str:
+        """The object name of a disk path."""
+        if not path:
+            return self.prefix
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def _directory_prefix(self, path: str) -> str:
+        name = self._name(path)
+        return f"{name}/" if name else ""
+
+    def _relative(self, key: str) -> str:
+        """The disk path of an object name (``""`` for the prefix itself)."""
+        key = key.rstrip("/")
+        if not self.prefix:
+            return key
+        if key == self.prefix:
+            return ""
+        return key[len(self.prefix) + 1 :] if key.startswith(f"{self.prefix}/") else key
+
+    def _object_url(self, name: str) -> str:
+        from gcsfs.core import quote
+
+        return f"b/{quote(self.bucket)}/o/{quote(name)}"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One JSON API request through gcsfs (auth, retries, HTTP errors as exceptions)."""
+        return self.fs.call(method, path, **kwargs)
+
+    def _acl(self, visibility: str | None) -> str | None:
+        if visibility is None or self.uniform_bucket_level_access:
+            return None
+        return _PREDEFINED_ACL[visibility]
+
+    @contextlib.contextmanager
+    def _translated(
+        self, error: type[StorageError], path: str, *, missing: type[StorageError] | None = None,
+        missing_reason: str | None = None,
+    ) -> Iterator[None]:
+        """Map gcsfs/aiohttp exceptions to ``error``; a 404 becomes ``missing`` (or ``error``)."""
+        try:
+            yield
+        except StorageError:
+            raise
+        except FileNotFoundError as cause:
+            if missing is not None:
+                raise missing.at(path, "no file exists at this path", cause=cause) from cause
+            reason = missing_reason or f"the bucket {self.bucket!r} does not exist"
+            raise error.at(path, reason, cause=cause) from cause
+        except Exception as cause:  # the boundary where any backend exception is mapped
+            raise error.at(path, _reason(cause), cause=cause) from cause
+
+    def _get_object(self, path: str) -> dict[str, Any] | None:
+        """The object resource at ``path``, or None (markers are never files)."""
+        if not path or posixpath.basename(path) == DIRECTORY_MARKER:
+            return None
+        try:
+            return dict(self._call("GET", self._object_url(self._name(path)), json_out=True))
+        except FileNotFoundError:
+            return None
+
+    def _require_object(self, path: str, error: type[StorageError]) -> dict[str, Any]:
+        with self._translated(error, path):
+            found = self._get_object(path)
+        if found is None:
+            raise FileNotFound.at(path, "no file exists at this path")
+        return found
+
+    def _pages(self, prefix: str, delimiter: str | None, max_results: int | None = None) -> Iterator[dict[str, Any]]:
+        """Listing pages of the bucket under ``prefix`` (follows ``nextPageToken``)."""
+        from gcsfs.core import quote
+
+        token: str | None = None
+        while True:
+            page = self._call(
+                "GET",
+                f"b/{quote(self.bucket)}/o",
+                json_out=True,
+                prefix=prefix or None,
+                delimiter=delimiter,
+                pageToken=token,
+                maxResults=max_results,
+            )
+            yield page
+            token = page.get("nextPageToken")
+            if not token or max_results is not None:
+                return

@@ -1,0 +1,148 @@
+"""The gcs driver's options: validating them and building the backend."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from ...disk import COMMON_OPTIONS
+from ...errors import DriverNotInstalled, InvalidConfiguration, InvalidPath, UnableToCreateDirectory
+from ...paths import normalize
+from .backend import GcsBackend
+from .common import DEFAULT_CHUNK_SIZE, _reason
+
+# -- configuration -----------------------------------------------------------------------
+
+_GRANULE = 256 * 1024  # resumable chunks must be multiples of 256 KiB
+
+_GCS_OPTIONS = frozenset(
+    {
+        "bucket",
+        "project_id",
+        "key_file",
+        "credentials_path",
+        "token",
+        "endpoint",
+        "prefix",
+        "path_prefix",
+        "create_bucket",
+        "uniform_bucket_level_access",
+        "timeout",
+        "chunk_size",
+    }
+)
+
+
+def _option(options: Mapping[str, Any], name: str, key: str, types: type | tuple[type, ...], what: str) -> Any:
+    value = options.get(key)
+    if value is None:
+        return None
+    allowed = types if isinstance(types, tuple) else (types,)
+    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        raise InvalidConfiguration(f"must be {what}, not {type(value).__name__}", option=key, disk=name)
+    return value
+
+
+def _aliased(options: Mapping[str, Any], name: str, key: str, alias: str) -> Any:
+    value, other = options.get(key), options.get(alias)
+    if value is not None and other is not None and value != other:
+        raise InvalidConfiguration(f"'{key}' and its alias '{alias}' disagree; give one", option=alias, disk=name)
+    return value if value is not None else other
+
+
+def _build(name: str, options: Mapping[str, Any]) -> tuple[GcsBackend, dict[str, Any]]:
+    """Validate the options and build the backend; returns it with the disk's common config."""
+    unknown = set(options) - _GCS_OPTIONS - COMMON_OPTIONS
+    if unknown:
+        raise InvalidConfiguration(
+            f"unknown option for the gcs driver (known: {', '.join(sorted(_GCS_OPTIONS))})",
+            option=sorted(unknown)[0], disk=name,
+        )
+    bucket = options.get("bucket")
+    if not isinstance(bucket, str) or not bucket or "/" in bucket:
+        raise InvalidConfiguration("a gcs disk needs 'bucket', a bucket name without '/'", option="bucket", disk=name)
+    raw_prefix = _aliased(options, name, "prefix", "path_prefix")
+    if raw_prefix is not None and not isinstance(raw_prefix, str):
+        raise InvalidConfiguration("must be a string", option="prefix", disk=name)
+    try:
+        prefix = normalize(raw_prefix or "")
+    except InvalidPath as cause:
+        raise InvalidConfiguration(f"not a valid key prefix: {cause.reason}", option="prefix", disk=name) from cause
+    key_file = _aliased(options, name, "key_file", "credentials_path")
+    if key_file is not None and not isinstance(key_file, (str, os.PathLike, dict)):
+        raise InvalidConfiguration("must be a path to a service-account JSON file, or its contents as a dict",
+                                   option="key_file", disk=name)
+    endpoint = _option(options, name, "endpoint", str, "a URL such as http://127.0.0.1:9023")
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise InvalidConfiguration("must start with http:// or https://", option="endpoint", disk=name)
+    endpoint = endpoint.rstrip("/") if endpoint else None
+    project = _option(options, name, "project_id", str, "a string")
+    timeout = _option(options, name, "timeout", (int, float), "a number of seconds")
+    if timeout is not None and timeout <= 0:
+        raise InvalidConfiguration("must be a positive number of seconds", option="timeout", disk=name)
+    chunk_size = _option(options, name, "chunk_size", int, "a number of bytes")
+    chunk_size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
+    if chunk_size < _GRANULE or chunk_size % _GRANULE:
+        raise InvalidConfiguration("must be a positive multiple of 256 KiB (262144 bytes)", option="chunk_size",
+                                   disk=name)
+    for flag in ("create_bucket", "uniform_bucket_level_access"):
+        _option(options, name, flag, bool, "true or false")
+
+    try:
+        import aiohttp
+        from gcsfs.core import GCSFileSystem
+    except ImportError as cause:
+        raise DriverNotInstalled.for_extra("gcs", "the gcs driver", disk=name, cause=cause) from cause
+
+    common: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False}
+    if endpoint is not None:
+        common["endpoint_url"] = endpoint
+    if project is not None:
+        common["project"] = project
+    if timeout is not None:
+        common["requests_timeout"] = aiohttp.ClientTimeout(total=float(timeout))
+    credential = os.fspath(key_file) if isinstance(key_file, os.PathLike) else key_file
+    token = options.get("token")
+    try:
+        fs = GCSFileSystem(token=token if token is not None else credential, **common)
+        signer = GCSFileSystem(token=credential, **common) if token is not None and credential is not None else None
+    except Exception as cause:  # gcsfs raises whatever loading the credentials raised
+        option = "key_file" if credential is not None else "token"
+        raise InvalidConfiguration(f"the credentials could not be loaded: {_reason(cause)}",
+                                   option=option, disk=name) from cause
+    backend = GcsBackend(
+        fs,
+        bucket,
+        prefix,
+        signer=signer,
+        uniform_bucket_level_access=bool(options.get("uniform_bucket_level_access")),
+        chunk_size=chunk_size,
+        public_base=endpoint,
+    )
+    if options.get("create_bucket"):
+        try:
+            _ensure_bucket(backend)
+        except BaseException:
+            backend.close()
+            raise
+    config = {key: value for key, value in options.items() if key in COMMON_OPTIONS}
+    return backend, config
+
+
+def _ensure_bucket(backend: GcsBackend) -> None:
+    """Create the bucket when it does not exist (``create_bucket: true``; tests, emulators)."""
+    from gcsfs.core import quote
+    from gcsfs.retry import HttpError
+
+    with backend._translated(UnableToCreateDirectory, "", missing_reason="the bucket could not be created"):
+        try:
+            backend._call("GET", f"b/{quote(backend.bucket)}", json_out=True)
+            return
+        except FileNotFoundError:
+            pass
+        try:
+            backend._call("POST", "b", json={"name": backend.bucket}, project=backend.fs.project or None)
+        except HttpError as cause:
+            if getattr(cause, "code", None) != 409:  # 409: someone else just made it
+                raise

@@ -1,0 +1,124 @@
+"""The foundation of ``S3Backend``: its constructor, key arithmetic and the direct path's bookkeeping."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from ...errors import StorageError
+from ..generic import DIRECTORY_MARKER, TEMP_PREFIX, FsspecBackend
+from .common import MiB, _params_for
+from .errors import _fail
+from .fast_path import _DirectRequests
+
+# What a server-side copy may carry (metadata and Content-Type are copied from the source).
+_COPY_PARAMS = frozenset(
+    {
+        "ServerSideEncryption",
+        "SSEKMSKeyId",
+        "SSEKMSEncryptionContext",
+        "BucketKeyEnabled",
+        "StorageClass",
+        "SSECustomerAlgorithm",
+        "SSECustomerKey",
+        "SSECustomerKeyMD5",
+        "RequestPayer",
+        "ExpectedBucketOwner",
+    }
+)
+_SSE_C = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5")
+
+
+class _S3Base(FsspecBackend):
+    """The state every part of :class:`S3Backend` shares (see ``S3Backend`` for the arguments)."""
+
+    name = "s3"
+    max_copy_size = 5 * 1024 * MiB  # larger objects are copied part by part ...
+    copy_part_size = 256 * MiB  # ... in parts of this size
+
+    def __init__(
+        self,
+        fs: Any,
+        client: Any,
+        bucket: str,
+        prefix: str = "",
+        *,
+        acls: bool = True,
+        public_base: str | None = None,
+        part_size: int = 8 * MiB,
+        multipart_threshold: int = 64 * MiB,
+        max_concurrency: int = 2,
+        upload_params: Mapping[str, Any] | None = None,
+        direct: _DirectRequests | None = None,
+        fallback_client: Any = None,
+        retries: int = 2,
+    ) -> None:
+        super().__init__(
+            fs,
+            root=f"{bucket}/{prefix}" if prefix else bucket,
+            protocol_name="s3",
+            directory_markers=True,
+            atomic_writes=False,
+        )
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix
+        self._root_key = f"{prefix}/" if prefix else ""
+        self.acls = acls
+        self.unsupported = frozenset() if acls else frozenset({"visibility"})
+        self.public_base = public_base
+        self.part_size = part_size
+        self.multipart_threshold = multipart_threshold
+        self.max_concurrency = max_concurrency
+        params = dict(upload_params or {})
+        self._put_params = params
+        self._part_params = _params_for(client, "UploadPart", params)
+        self._read_params = _params_for(client, "GetObject", params)
+        self._head_params = _params_for(client, "HeadObject", params)
+        self._copy_params = {key: value for key, value in params.items() if key in _COPY_PARAMS}
+        for name in _SSE_C:
+            if name in params:
+                self._copy_params[f"CopySource{name}"] = params[name]
+        self._small_params = {
+            key: value for key, value in params.items() if key in ("RequestPayer", "ExpectedBucketOwner")
+        }
+        self._uploads: dict[str, str] = {}
+        self._uploads_lock = threading.Lock()
+        self._closed = False
+        # The direct path only where botocore would add nothing to the request:
+        # no SSE-C/requester-pays headers to carry.
+        plain = not (self._read_params or self._head_params or self._small_params)
+        self.direct = direct if plain else None
+        # After a direct attempt failed, botocore retries with the attempts that are left.
+        self._fallback = fallback_client if fallback_client is not None else client
+        self.retries = retries
+
+    # -- keys -------------------------------------------------------------------------
+
+    def _key(self, path: str) -> str:
+        return self._root_key + path if path else self.prefix
+
+    def _directory_key(self, path: str) -> str:
+        return f"{self._root_key}{path}/" if path else self._root_key
+
+    def _relative(self, key: str) -> str:
+        return key[len(self._root_key) :] if key.startswith(self._root_key) else key
+
+    @staticmethod
+    def _hidden(path: str) -> bool:
+        name = path.rsplit("/", 1)[-1]
+        return name == DIRECTORY_MARKER or name.startswith(TEMP_PREFIX)
+
+    # -- the direct path ----------------------------------------------------------------
+
+    def _direct_failed(self, cause: BaseException, error: type[StorageError], path: str) -> None:
+        """A transport failure of a direct attempt: botocore retries it, unless retries are off."""
+        if self.retries == 0:
+            _fail(cause, error, path, missing_is=None)
+
+    def _direct_missed(self, status: int) -> None:
+        """An answer the direct path does not handle. A redirect or a bad request will come
+        back on every call (another region, a service that wants other headers): stop trying."""
+        if status in (301, 307, 400):
+            self.direct = None

@@ -1,0 +1,89 @@
+"""Constants and small helpers shared by the s3 driver's modules: sizes, metadata, times, parameters."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import mimetypes
+import posixpath
+import re
+import time
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from email.header import decode_header, make_header
+from typing import Any
+
+from ...errors import UnableToWriteFile
+
+MiB = 1024 * 1024
+_READ_CHUNK = MiB
+_MAX_PARTS = 10_000
+_MIN_PART = 5 * MiB
+_PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
+
+
+# -- metadata encoding --------------------------------------------------------------------
+
+
+def _encode_metadata(metadata: Mapping[str, str], path: str) -> dict[str, str]:
+    """User metadata as x-amz-meta-* values: non-ASCII values as RFC 2047 words (what S3 itself returns)."""
+    encoded: dict[str, str] = {}
+    for key, value in metadata.items():
+        if not key.isascii() or not key or any(ch in key for ch in " :\r\n\t"):
+            raise UnableToWriteFile.at(path, f"metadata key {key!r} must be a non-empty ASCII token")
+        text = str(value)
+        if text.isascii() and "\r" not in text and "\n" not in text:
+            encoded[key] = text
+        else:
+            encoded[key] = "=?UTF-8?B?" + base64.b64encode(text.encode()).decode() + "?="
+    return encoded
+
+
+def _decode_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
+    decoded: dict[str, str] = {}
+    for key, value in metadata.items():
+        if value.startswith("=?") and value.endswith("?="):
+            with contextlib.suppress(Exception):
+                value = str(make_header(decode_header(value)))
+        decoded[key] = value
+    return decoded
+
+
+def _guess_type(path: str) -> str:
+    guessed, _ = mimetypes.guess_type(posixpath.basename(path), strict=False)
+    return guessed or "application/octet-stream"
+
+
+def _plain_etag(etag: str | None) -> str | None:
+    """The ETag as a hex MD5 when it is one (not multipart ``-N``), else None."""
+    if not etag:
+        return None
+    value = etag.strip('"').lower()
+    return value if _PLAIN_MD5.match(value) else None
+
+
+def _valid_relative(path: str) -> bool:
+    """Whether an S3 key (relative to the root) is a path flystore can address."""
+    if not path:
+        return False
+    return all(segment not in ("", ".", "..") for segment in path.split("/"))
+
+
+def _utc(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    from ..generic import parse_time
+
+    return parse_time(value)
+
+
+def _seconds_until(expires_at: datetime) -> int:
+    return max(1, round(expires_at.timestamp() - time.time()))
+
+
+def _params_for(client: Any, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The subset of ``params`` that ``operation`` accepts."""
+    if not params:
+        return {}
+    members = client.meta.service_model.operation_model(operation).input_shape.members
+    return {key: value for key, value in params.items() if key in members}

@@ -1,0 +1,87 @@
+"""The options of the s3 driver and the checks and conversions of their values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from ...errors import InvalidConfiguration
+
+# Options of this driver (on top of flystore.disk.COMMON_OPTIONS).
+S3_OPTIONS = frozenset(
+    {
+        "bucket",
+        "region",
+        "key",
+        "secret",
+        "token",
+        "endpoint",
+        "prefix",
+        "use_ssl",
+        "options",
+        "use_path_style_endpoint",
+        "create_bucket",
+        "retries",
+        "retry_mode",
+        "timeout",
+        "connect_timeout",
+        "read_timeout",
+        "part_size",
+        "multipart_threshold",
+        "max_concurrency",
+        "acls",
+        "checksums",
+        "anonymous",
+        "fast_path",
+    }
+)
+
+
+def _option_error(name: str, option: str, reason: str) -> InvalidConfiguration:
+    return InvalidConfiguration(reason, option=option, disk=name)
+
+
+def _positive_number(name: str, options: Mapping[str, Any], option: str, default: float) -> float:
+    value = options.get(option)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise _option_error(name, option, f"must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+def _integer(name: str, options: Mapping[str, Any], option: str, default: int, minimum: int) -> int:
+    value = options.get(option)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _option_error(name, option, f"must be an integer >= {minimum}, not {value!r}")
+    return value
+
+
+def _endpoint_url(name: str, endpoint: Any, use_ssl: bool) -> str | None:
+    if endpoint in (None, ""):
+        return None
+    if not isinstance(endpoint, str):
+        raise _option_error(name, "endpoint", f"must be a URL string, not {type(endpoint).__name__}")
+    url = endpoint.rstrip("/")
+    if "://" not in url:
+        url = f"{'https' if use_ssl else 'http'}://{url}"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _option_error(name, "endpoint", f"must be an http(s) URL, not {endpoint!r}")
+    return url
+
+
+def _public_base(bucket: str, endpoint: str | None, region: str | None, path_style: bool, use_ssl: bool) -> str:
+    if endpoint is not None:
+        if path_style:
+            return f"{endpoint}/{bucket}"
+        parts = urlsplit(endpoint)
+        return f"{parts.scheme}://{bucket}.{parts.netloc}{parts.path}"
+    scheme = "https" if use_ssl else "http"
+    host = f"s3.{region}.amazonaws.com" if region else "s3.amazonaws.com"
+    if "." in bucket:  # dotted names break virtual-host TLS
+        return f"{scheme}://{host}/{bucket}"
+    return f"{scheme}://{bucket}.{host}"
