@@ -347,12 +347,6 @@ class FtpBackend(FsspecBackend):
         raw = _FtpReader(self, self._key(path), path, size=int(info.get("size") or 0))
         return io.BufferedReader(raw, _READ_BUFFER)  # type: ignore[return-value]
 
-    def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
-        with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):
-            if not self.directory_exists(path):
-                return
-        yield from self._walk(path, deep)
-
     def _walk(self, path: str, deep: bool) -> Iterator[Entry]:
         key = self._key(path)
         with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):

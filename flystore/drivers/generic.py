@@ -198,6 +198,11 @@ class FsspecBackend(Backend):
         with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):
             if not self.directory_exists(path):
                 return
+        yield from self._walk(path, deep)
+
+    def _walk(self, path: str, deep: bool) -> Iterator[Entry]:
+        """Entries under the existing directory ``path``; drivers with a better listing override it."""
+        with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):
             key = self._key(path)
             try:
                 if deep:

@@ -269,12 +269,6 @@ class SftpBackend(FsspecBackend):
             handle = self.fs.open(self._key(path), "rb")
         return io.BufferedReader(TranslatingReader(handle, path, _describe), _READ_BUFFER)  # type: ignore[return-value]
 
-    def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
-        with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):
-            if not self.directory_exists(path):
-                return
-        yield from self._walk(path, deep)
-
     def _walk(self, path: str, deep: bool) -> Iterator[Entry]:
         key = self._key(path)
         with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):
