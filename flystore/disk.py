@@ -995,11 +995,12 @@ class LocalFilesystemAdapter(FilesystemAdapter):
         )
         config = {"root": os.fspath(root), "url": url, "visibility": visibility, **options}
         super().__init__(backend, name=name, config=config, manager=manager)
+        self._root = backend.root
 
     @property
     def root(self) -> str:
         """The absolute, resolved root directory."""
-        return cast("Any", self._backend).root  # type: ignore[no-any-return]
+        return self._root
 
 
 # The Disk verbs, for the facade's forwarding and the async twin's parity test.
