@@ -20,6 +20,7 @@ __all__ = [
     "load_config_file",
     "reject_unknown_options",
     "resolve_env",
+    "string_option",
 ]
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -78,6 +79,24 @@ def reject_unknown_options(disk: str, options: Mapping[str, Any], allowed: froze
     if unknown:
         known = ", ".join(sorted(set(allowed) | COMMON_OPTIONS))
         raise InvalidConfiguration(f"unknown option; this driver knows: {known}", option=unknown[0], disk=disk)
+
+
+def string_option(
+    disk: str, options: Mapping[str, Any], key: str, *, required: bool = False, driver: str = "this"
+) -> str | None:
+    """The string option ``key``, or None when unset or empty.
+
+    Raises:
+        InvalidConfiguration: it is required and missing, or it is not a string.
+    """
+    value = options.get(key)
+    if value is None or value == "":
+        if required:
+            raise InvalidConfiguration(f"the {driver} driver needs '{key}'", option=key, disk=disk)
+        return None
+    if not isinstance(value, str):
+        raise InvalidConfiguration(f"must be a string, not {type(value).__name__}", option=key, disk=disk)
+    return value
 
 
 def resolve_env(value: Any) -> Any:

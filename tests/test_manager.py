@@ -351,3 +351,14 @@ def test_unknown_options_are_refused_by_name(manager: StorageManager, options: d
     assert caught.value.disk == "typo-disk"
     assert caught.value.option in {"bukket", "root", "prefx", "extra", "storage_option"}
     assert caught.value.option in str(caught.value)
+
+
+def test_a_required_string_option_is_named_when_missing_or_mistyped() -> None:
+    manager = StorageManager({"disks": {"f": {"driver": "ftp"}, "g": {"driver": "ftp", "host": 21}}})
+    with pytest.raises(InvalidConfiguration) as missing:
+        manager.disk("f")
+    assert (missing.value.disk, missing.value.option) == ("f", "host")
+    assert "the ftp driver needs 'host'" in str(missing.value)
+    with pytest.raises(InvalidConfiguration) as mistyped:
+        manager.disk("g")
+    assert mistyped.value.option == "host" and "must be a string" in str(mistyped.value)

@@ -37,6 +37,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from ..attributes import DirectoryAttributes, Entry, FileAttributes, WriteOptions
 from ..backend import Readable
+from ..config import string_option
 from ..errors import (
     DriverNotInstalled,
     FileNotFound,
@@ -716,16 +717,6 @@ def _timeout(name: str, value: Any, default: float) -> float:
     return float(value)
 
 
-def _string(name: str, options: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
-    value = options.get(key)
-    if value is None or value == "":
-        if required:
-            raise InvalidConfiguration(f"an ftp disk needs '{key}'", option=key, disk=name)
-        return None
-    if not isinstance(value, str):
-        raise InvalidConfiguration(f"must be a string, not {type(value).__name__}", option=key, disk=name)
-    return value
-
 
 def _flag(name: str, options: Mapping[str, Any], key: str, default: bool) -> bool:
     value = options.get(key, default)
@@ -746,7 +737,7 @@ def create(name: str, options: dict[str, Any], manager: Any) -> Any:
         filesystem_class = _filesystem_class()
     except ImportError as cause:
         raise DriverNotInstalled.for_extra("ftp", "the ftp driver", disk=name, cause=cause) from cause
-    host = _string(name, options, "host", required=True)
+    host = string_option(name, options, "host", required=True, driver="ftp")
     assert host is not None
     tls = _flag(name, options, "tls", False) or _flag(name, options, "ssl", False)
     verify = options.get("verify", True)
@@ -755,8 +746,8 @@ def create(name: str, options: dict[str, Any], manager: Any) -> Any:
     settings = FtpSettings(
         host=host,
         port=_port(name, options.get("port"), 21),
-        username=_string(name, options, "username") or "anonymous",
-        password=_string(name, options, "password") or "",
+        username=string_option(name, options, "username") or "anonymous",
+        password=string_option(name, options, "password") or "",
         tls=tls,
         verify=verify,
         timeout=_timeout(name, options.get("timeout"), 30.0),

@@ -31,6 +31,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from ..attributes import DirectoryAttributes, Entry, FileAttributes, WriteOptions
 from ..backend import Readable
+from ..config import string_option
 from ..errors import (
     DriverNotInstalled,
     FileNotFound,
@@ -468,16 +469,6 @@ _SFTP_OPTIONS = frozenset(
 )
 
 
-def _string(name: str, options: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
-    value = options.get(key)
-    if value is None or value == "":
-        if required:
-            raise InvalidConfiguration(f"an sftp disk needs '{key}'", option=key, disk=name)
-        return None
-    if not isinstance(value, str):
-        raise InvalidConfiguration(f"must be a string, not {type(value).__name__}", option=key, disk=name)
-    return value
-
 
 def _known_hosts(name: str, options: Mapping[str, Any]) -> Any:
     check = options.get("host_key_check", True)
@@ -531,7 +522,7 @@ def create(name: str, options: dict[str, Any], manager: Any) -> Any:
     except ImportError as cause:
         raise DriverNotInstalled.for_extra("sftp", "the sftp driver", disk=name, cause=cause) from cause
 
-    host = _string(name, options, "host", required=True)
+    host = string_option(name, options, "host", required=True, driver="sftp")
     assert host is not None
     port = options.get("port", 22)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
@@ -540,7 +531,7 @@ def create(name: str, options: dict[str, Any], manager: Any) -> Any:
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise InvalidConfiguration(f"must be a positive number of seconds, not {timeout!r}", option="timeout",
                                    disk=name)
-    private_key = _string(name, options, "private_key")
+    private_key = string_option(name, options, "private_key")
     if private_key is not None:
         private_key = os.path.expanduser(private_key)
         if not os.path.isfile(private_key):
@@ -551,10 +542,10 @@ def create(name: str, options: dict[str, Any], manager: Any) -> Any:
     settings = SftpSettings(
         host=host,
         port=port,
-        username=_string(name, options, "username"),
-        password=_string(name, options, "password"),
+        username=string_option(name, options, "username"),
+        password=string_option(name, options, "password"),
         private_key=private_key,
-        passphrase=_string(name, options, "passphrase"),
+        passphrase=string_option(name, options, "passphrase"),
         known_hosts=_known_hosts(name, options),
         timeout=float(timeout),
         permissions=_permissions(name, options.get("permissions")),
