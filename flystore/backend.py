@@ -41,10 +41,14 @@ class Backend:
     Attributes:
         unsupported: features this backend cannot offer at all.
         name: a short word for messages ("local", "s3", ...).
+        metadata_limit: bytes of custom metadata one file may carry (None: no limit).
     """
 
     unsupported: frozenset[str] = frozenset()
     name: str = "backend"
+    #: The most bytes of custom metadata (UTF-8 keys plus encoded values) one file may carry,
+    #: or None when the backend has no limit of its own; the disk refuses more with InvalidMetadata.
+    metadata_limit: int | None = None
 
     # -- existence -------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import os
 import sys
@@ -13,8 +14,10 @@ from typing import Any
 from .errors import InvalidConfiguration
 
 __all__ = [
+    "COMMON_OPTIONS",
     "DEFAULT_CONFIG",
     "Env",
+    "apply_aliases",
     "default_config",
     "env",
     "load_config_file",
@@ -22,6 +25,9 @@ __all__ = [
     "resolve_env",
     "string_option",
 ]
+
+#: Options every disk understands, whatever its driver.
+COMMON_OPTIONS = frozenset({"driver", "url", "visibility", "signing_key", "serve_prefix", "read_only"})
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -70,15 +76,40 @@ def env(name: str, default: Any = None, cast: Callable[[str], Any] | None = None
 def reject_unknown_options(disk: str, options: Mapping[str, Any], allowed: frozenset[str] | set[str]) -> None:
     """Refuse option keys the driver does not know (typos would otherwise pass silently).
 
+    The message lists every known option and, when one is close, suggests it.
+
     Raises:
         InvalidConfiguration: naming the disk and the first unknown option.
     """
-    from .disk import COMMON_OPTIONS
-
-    unknown = sorted(set(options) - set(allowed) - COMMON_OPTIONS)
+    known_options = set(allowed) | COMMON_OPTIONS
+    unknown = sorted(set(options) - known_options)
     if unknown:
-        known = ", ".join(sorted(set(allowed) | COMMON_OPTIONS))
-        raise InvalidConfiguration(f"unknown option; this driver knows: {known}", option=unknown[0], disk=disk)
+        first = unknown[0]
+        close = difflib.get_close_matches(str(first), sorted(known_options), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        known = ", ".join(sorted(known_options))
+        raise InvalidConfiguration(f"unknown option; {hint}this driver knows: {known}", option=first, disk=disk)
+
+
+def apply_aliases(disk: str, options: Mapping[str, Any], aliases: Mapping[str, str]) -> dict[str, Any]:
+    """``options`` with alias keys (``{alias: canonical}``) renamed to their canonical name.
+
+    Aliases let the seed's spellings (``access_key`` for ``key``, ...) work as written.
+
+    Raises:
+        InvalidConfiguration: both an alias and its canonical name are given.
+    """
+    renamed = dict(options)
+    for alias, canonical in aliases.items():
+        if alias in renamed:
+            if canonical in renamed:
+                raise InvalidConfiguration(
+                    f"'{alias}' is another name for '{canonical}'; give one of them, not both",
+                    option=alias,
+                    disk=disk,
+                )
+            renamed[canonical] = renamed.pop(alias)
+    return renamed
 
 
 def string_option(

@@ -31,6 +31,7 @@ from ._streams import (
 from ._writers import CommitOnCloseWriter
 from .attributes import Entry, FileAttributes, WriteOptions
 from .backend import Backend, Readable
+from .config import COMMON_OPTIONS
 from .errors import (
     FileNotFound,
     InvalidConfiguration,
@@ -58,8 +59,6 @@ __all__ = ["Disk", "FilesystemAdapter", "LocalFilesystemAdapter", "EVENTS", "COM
 
 EVENTS = ("file_updated", "file_deleted")
 VISIBILITIES = ("public", "private")
-# Options every disk understands, whatever its driver.
-COMMON_OPTIONS = frozenset({"driver", "url", "visibility", "signing_key", "serve_prefix", "read_only"})
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 Contents = bytes | bytearray | memoryview | str | IO[bytes] | Iterable[bytes]

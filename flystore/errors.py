@@ -62,6 +62,7 @@ __all__ = [
     "FileNotFound",
     "IntegrityError",
     "InvalidConfiguration",
+    "InvalidMetadata",
     "InvalidPath",
     "InvalidSignedUrl",
     "OperationFailed",
@@ -165,10 +166,6 @@ class DiskNotConfigured(ConfigurationError):
     """No disk of that name is configured; the message lists the configured ones."""
 
 
-class DriverNotFound(ConfigurationError):
-    """The disk's ``driver`` names no built-in, extended or entry-point driver."""
-
-
 class DriverNotInstalled(ConfigurationError, ImportError):
     """The driver's optional dependency is missing; the message says what to install.
 
@@ -227,6 +224,10 @@ class InvalidConfiguration(ConfigurationError):
         on_disk = f"Disk '{self.disk}'" if self.disk is not None else "Disk configuration"
         option = f", option '{self.option}'" if self.option else ""
         return f"{on_disk}{option}: {self.reason}"
+
+
+class DriverNotFound(InvalidConfiguration):
+    """The disk's ``driver`` names no built-in, extended or entry-point driver (option ``driver``)."""
 
 
 # -- paths, URLs, integrity, uploads ---------------------------------------------
@@ -315,6 +316,10 @@ class UnableToReadFile(OperationFailed):
 
 class UnableToWriteFile(OperationFailed):
     operation = "write file"
+
+
+class InvalidMetadata(UnableToWriteFile, ValueError):
+    """Custom metadata the backend cannot hold exactly (bad key, value or size); nothing was written."""
 
 
 class UnableToDeleteFile(OperationFailed):

@@ -45,7 +45,7 @@ def load_builtin(driver: str, disk: str) -> DriverFactory:
             if entry.name == driver:
                 return entry.load()  # type: ignore[no-any-return]
         names = ", ".join(sorted(BUILTIN_DRIVERS))
-        raise DriverNotFound(f"unknown driver {driver!r}; built-in drivers are {names}", disk=disk)
+        raise DriverNotFound(f"unknown driver {driver!r}; built-in drivers are {names}", option="driver", disk=disk)
     target, extra = known
     module_name, _, function = target.partition(":")
     try:
