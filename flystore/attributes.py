@@ -43,7 +43,7 @@ class FileAttributes:
     mime_type: str | None = None
     visibility: str | None = None
     checksum: str | None = None
-    metadata: Mapping[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     is_folder: bool = field(default=False, init=False)

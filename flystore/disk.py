@@ -8,6 +8,7 @@ Errors raised below it get the disk's name filled in on the way out.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json as json_module
@@ -33,13 +34,21 @@ from .attributes import Entry, FileAttributes, WriteOptions
 from .backend import Backend, Readable
 from .config import COMMON_OPTIONS
 from .errors import (
+    FileAlreadyExists,
     FileNotFound,
     InvalidConfiguration,
+    InvalidMetadata,
+    OperationFailed,
+    ReadOnlyDisk,
     StorageError,
+    UnableToCheckExistence,
     UnableToCopyFile,
+    UnableToCreateDirectory,
+    UnableToDeleteDirectory,
     UnableToDeleteFile,
     UnableToGeneratePublicUrl,
     UnableToGenerateTemporaryUrl,
+    UnableToListContents,
     UnableToMoveFile,
     UnableToProvideChecksum,
     UnableToReadFile,
@@ -48,6 +57,7 @@ from .errors import (
     UnableToWriteFile,
     UnsupportedOperation,
 )
+from .metadata import decode_metadata, encode_metadata
 from .paths import basename, normalize
 from .signing import decode_key, expiry_to_datetime, sign_url
 
@@ -67,19 +77,68 @@ Paths = list[str]
 Entries = list[Entry]
 
 
-def _names_the_disk(function: _F) -> _F:
-    """Fill in the disk's name on every flystore error leaving ``function``."""
+# Errors that say something precise about the file or the disk; a verb passes them on as they are.
+_PRECISE_ERRORS: tuple[type[StorageError], ...] = (
+    FileNotFound,
+    FileAlreadyExists,
+    ReadOnlyDisk,
+    UnsupportedOperation,
+    InvalidMetadata,
+)
 
-    @functools.wraps(function)
-    def wrapper(self: FilesystemAdapter, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(self, *args, **kwargs)
-        except StorageError as error:
-            if error.disk is None:
-                error.disk = self.name
-            raise
 
-    return cast(_F, wrapper)
+def _as_verb_error(
+    error: BaseException, verb: type[StorageError] | None, disk: str, path: object = None
+) -> BaseException:
+    """``error`` as the verb's own class, with the disk named.
+
+    A step inside a verb (an existence check inside ``delete``, a stat inside
+    ``append``) fails with its own class; users catch the verb's class, so such
+    errors become the verb's, keeping the reason, the path and the cause. Raw
+    ``OSError``s that a backend let through become the verb's class too.
+    """
+    if isinstance(error, StorageError):
+        if error.disk is None:
+            error.disk = disk
+        if (
+            verb is None
+            or isinstance(error, (verb, *_PRECISE_ERRORS))
+            or not isinstance(error, OperationFailed)
+        ):
+            return error
+        converted = verb(f"while trying to {error.operation}: {error.reason}", path=error.path, disk=error.disk)
+        converted.__cause__ = error.__cause__ if error.__cause__ is not None else error
+        return converted
+    if isinstance(error, OSError) and verb is not None:
+        # The OSError's own filename is physical; name the user's path instead.
+        user_path = path if isinstance(path, str) else None
+        raw = verb(f"{error.strerror or type(error).__name__}", disk=disk, path=user_path)
+        raw.__cause__ = error
+        return raw
+    return error
+
+
+def _verb(error_class: type[StorageError] | None) -> Callable[[_F], _F]:
+    """Name the disk on every error leaving the method and raise it as ``error_class``."""
+
+    def decorate(function: _F) -> _F:
+        @functools.wraps(function)
+        def wrapper(self: FilesystemAdapter, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(self, *args, **kwargs)
+            except (StorageError, OSError) as error:
+                converted = _as_verb_error(error, error_class, self.name, args[0] if args else None)
+                if converted is error:
+                    raise
+                raise converted from converted.__cause__
+
+        return cast(_F, wrapper)
+
+    return decorate
+
+
+#: Names the disk on errors without changing their class (kept for drivers' adapters).
+_names_the_disk = _verb(None)
 
 
 def _guess_mimetype(path: str) -> str:
@@ -181,7 +240,7 @@ class FilesystemAdapter:
         return WriteOptions(
             visibility=visibility if visibility is not None else self.visibility,
             mimetype=mimetype,
-            metadata={str(key): str(value) for key, value in (metadata or {}).items()},
+            metadata=encode_metadata(metadata or {}, path, limit=self._backend.metadata_limit),
             extra=dict(extra),
         )
 
@@ -235,9 +294,11 @@ class FilesystemAdapter:
                 if progress is not None:
                     stream = ProgressReader(stream, progress, stream_size(contents))
                 self._backend.write_stream(target, _checked_binary(stream, target), write_options)
-        except StorageError as error:
-            self._claim(error)
-            raise
+        except (StorageError, OSError) as error:
+            converted = _as_verb_error(error, UnableToWriteFile, self.name, path)
+            if converted is error:
+                raise
+            raise converted from converted.__cause__
         self._fire("file_updated", target)
         return target
 
@@ -261,7 +322,7 @@ class FilesystemAdapter:
             path, stream, visibility=visibility, mimetype=mimetype, metadata=metadata, progress=progress, **options
         )
 
-    @_names_the_disk
+    @_verb(UnableToWriteFile)
     def put_file(
         self,
         directory: str,
@@ -312,7 +373,7 @@ class FilesystemAdapter:
         """
         return self.put_file(directory, file, name=name, visibility=visibility, **options)
 
-    @_names_the_disk
+    @_verb(UnableToWriteFile)
     def put_json(self, path: str, value: Any, *, visibility: str | None = None, **dumps: Any) -> str:
         """Write ``value`` as JSON (Content-Type ``application/json``).
 
@@ -325,7 +386,7 @@ class FilesystemAdapter:
             raise UnableToWriteFile.at(normalize(path), f"the value is not JSON: {cause}", cause=cause) from cause
         return self.put(path, text, visibility=visibility, mimetype="application/json")
 
-    @_names_the_disk
+    @_verb(None)
     def open(self, path: str, mode: str = "rb", **options: Any) -> BinaryIO:
         """A file object for ``path``: ``rb`` reads, ``wb`` replaces, ``ab`` appends.
 
@@ -338,9 +399,24 @@ class FilesystemAdapter:
             UnableToWriteFile: a writer could not be opened.
         """
         if mode in ("r", "rb"):
-            return self._backend.open_read(self._file_path(path, UnableToReadFile))
+            try:
+                return self._backend.open_read(self._file_path(path, UnableToReadFile))
+            except (StorageError, OSError) as error:
+                converted = _as_verb_error(error, UnableToReadFile, self.name, path)
+                if converted is error:
+                    raise
+                raise converted from converted.__cause__
         if mode not in ("w", "wb", "a", "ab"):
             raise ValueError(f"mode must be 'rb', 'wb' or 'ab', not {mode!r}")
+        try:
+            return self._open_writer(path, mode, options)
+        except (StorageError, OSError) as error:
+            converted = _as_verb_error(error, UnableToWriteFile, self.name, path)
+            if converted is error:
+                raise
+            raise converted from converted.__cause__
+
+    def _open_writer(self, path: str, mode: str, options: dict[str, Any]) -> BinaryIO:
         target = self._file_path(path, UnableToWriteFile)
         write_options = self._options(
             options.pop("visibility", None), options.pop("mimetype", None), options.pop("metadata", None),
@@ -364,7 +440,7 @@ class FilesystemAdapter:
             ),
         )
 
-    @_names_the_disk
+    @_verb(UnableToWriteFile)
     def append(self, path: str, data: bytes | str, separator: bytes | str = "\n") -> str:
         """Add ``data`` at the end; ``separator`` goes between only when the file has content.
 
@@ -375,7 +451,7 @@ class FilesystemAdapter:
         """
         return self._extend(path, data, separator, at_end=True)
 
-    @_names_the_disk
+    @_verb(UnableToWriteFile)
     def prepend(self, path: str, data: bytes | str, separator: bytes | str = "\n") -> str:
         """Add ``data`` at the start; ``separator`` goes between only when the file has content.
 
@@ -416,7 +492,7 @@ class FilesystemAdapter:
         self._fire("file_updated", target)
         return target
 
-    @_names_the_disk
+    @_verb(UnableToCopyFile)
     def copy(
         self,
         source: str,
@@ -449,7 +525,7 @@ class FilesystemAdapter:
         self._fire("file_updated", dst)
         return dst
 
-    @_names_the_disk
+    @_verb(UnableToMoveFile)
     def move(self, source: str, destination: str, *, visibility: str | None = None, **options: Any) -> str:
         """Move a file on this disk, overwriting the destination; moving onto itself is a no-op.
 
@@ -484,9 +560,11 @@ class FilesystemAdapter:
             for path in paths:
                 deleted = self._delete_one(path) or deleted
             return deleted
-        except StorageError as error:
-            self._claim(error)
-            raise
+        except (StorageError, OSError) as error:
+            converted = _as_verb_error(error, UnableToDeleteFile, self.name, paths if isinstance(paths, str) else None)
+            if converted is error:
+                raise
+            raise converted from converted.__cause__
 
     def _delete_one(self, path: str) -> bool:
         target = normalize(path)
@@ -497,7 +575,7 @@ class FilesystemAdapter:
         self._fire("file_deleted", target)
         return True
 
-    @_names_the_disk
+    @_verb(UnableToCreateDirectory)
     def make_directory(self, path: str, *, visibility: str | None = None) -> bool:
         """Create an empty directory (and its parents) that exists and is listed.
 
@@ -508,7 +586,7 @@ class FilesystemAdapter:
         self._backend.create_directory(target, WriteOptions(visibility=visibility))
         return True
 
-    @_names_the_disk
+    @_verb(UnableToDeleteDirectory)
     def delete_directory(self, path: str) -> bool:
         """Delete a directory and everything under it; False when it did not exist.
 
@@ -524,7 +602,7 @@ class FilesystemAdapter:
             return deleted
         return self._backend.delete_directory(target)
 
-    @_names_the_disk
+    @_verb(UnableToSetVisibility)
     def set_visibility(self, path: str, visibility: str) -> None:
         """Make a file ``"public"`` or ``"private"``.
 
@@ -556,9 +634,11 @@ class FilesystemAdapter:
                 return b"".join(stream)
         try:
             return self._backend.read(self._file_path(path, FileNotFound))
-        except StorageError as error:
-            self._claim(error)
-            raise
+        except (StorageError, OSError) as error:
+            converted = _as_verb_error(error, UnableToReadFile, self.name, path)
+            if converted is error:
+                raise
+            raise converted from converted.__cause__
 
     def get_text(self, path: str, encoding: str = "utf-8") -> str:
         """The file decoded as text.
@@ -586,7 +666,7 @@ class FilesystemAdapter:
         except ValueError as cause:
             raise UnableToReadFile.at(normalize(path), f"not valid JSON: {cause}", disk=self.name) from cause
 
-    @_names_the_disk
+    @_verb(UnableToReadFile)
     def read_stream(
         self,
         path: str,
@@ -616,9 +696,11 @@ class FilesystemAdapter:
             if not target:
                 return True
             return self._backend.file_exists(target) or self._backend.directory_exists(target)
-        except StorageError as error:
-            self._claim(error)
-            raise
+        except (StorageError, OSError) as error:
+            converted = _as_verb_error(error, UnableToCheckExistence, self.name, path)
+            if converted is error:
+                raise
+            raise converted from converted.__cause__
 
     def missing(self, path: str) -> bool:
         """``not exists(path)``."""
@@ -629,9 +711,11 @@ class FilesystemAdapter:
         try:
             target = normalize(path)
             return bool(target) and self._backend.file_exists(target)
-        except StorageError as error:
-            self._claim(error)
-            raise
+        except (StorageError, OSError) as error:
+            converted = _as_verb_error(error, UnableToCheckExistence, self.name, path)
+            if converted is error:
+                raise
+            raise converted from converted.__cause__
 
     def file_missing(self, path: str) -> bool:
         """``not file_exists(path)``."""
@@ -642,22 +726,27 @@ class FilesystemAdapter:
         try:
             target = normalize(path)
             return not target or self._backend.directory_exists(target)
-        except StorageError as error:
-            self._claim(error)
-            raise
+        except (StorageError, OSError) as error:
+            converted = _as_verb_error(error, UnableToCheckExistence, self.name, path)
+            if converted is error:
+                raise
+            raise converted from converted.__cause__
 
     def directory_missing(self, path: str) -> bool:
         """``not directory_exists(path)``."""
         return not self.directory_exists(path)
 
-    @_names_the_disk
+    @_verb(UnableToRetrieveMetadata)
     def stat(self, path: str) -> FileAttributes:
         """Everything the backend knows about the file, in one call.
 
         Raises:
             FileNotFound: nothing, or a directory, is at ``path``.
         """
-        return self._backend.stat(self._file_path(path, FileNotFound))
+        attributes = self._backend.stat(self._file_path(path, FileNotFound))
+        if attributes.metadata:
+            attributes = dataclasses.replace(attributes, metadata=decode_metadata(attributes.metadata))
+        return attributes
 
     def size(self, path: str) -> int:
         """Size in bytes.
@@ -690,7 +779,7 @@ class FilesystemAdapter:
         attributes = self.stat(path)
         return attributes.mime_type or _guess_mimetype(attributes.path)
 
-    @_names_the_disk
+    @_verb(UnableToProvideChecksum)
     def checksum(self, path: str, algorithm: str = "md5") -> str:
         """Hex digest of the file's bytes (streamed when the backend has no native one).
 
@@ -711,7 +800,7 @@ class FilesystemAdapter:
                 digest.update(chunk)
         return digest.hexdigest()
 
-    @_names_the_disk
+    @_verb(UnableToRetrieveMetadata)
     def get_visibility(self, path: str) -> str:
         """``"public"`` or ``"private"``.
 
@@ -743,11 +832,11 @@ class FilesystemAdapter:
 
     # -- listing -------------------------------------------------------------------
 
-    @_names_the_disk
+    @_verb(UnableToListContents)
     def _entries(self, directory: str, recursive: bool) -> list[Entry]:
         return list(self._backend.list_contents(normalize(directory), recursive))
 
-    @_names_the_disk
+    @_verb(UnableToListContents)
     def _paths(self, directory: str, recursive: bool, folders: bool) -> list[str]:
         found = [path for path, is_folder in self._backend.list_paths(normalize(directory), recursive)
                  if is_folder is folders]
@@ -778,7 +867,7 @@ class FilesystemAdapter:
         """``directories(directory, recursive=True)``."""
         return self.directories(directory, recursive=True)
 
-    @_names_the_disk
+    @_verb(UnableToListContents)
     def list(self, path: str = "", recursive: bool = False) -> Entries:
         """Entries (``name, path, is_folder, size, last_modified``) sorted by path.
 
@@ -816,7 +905,7 @@ class FilesystemAdapter:
 
     # -- URLs and local paths ------------------------------------------------------
 
-    @_names_the_disk
+    @_verb(UnableToGeneratePublicUrl)
     def url(self, path: str) -> str:
         """The public URL: the disk's ``url`` option joined with the path, else the backend's.
 
@@ -851,7 +940,7 @@ class FilesystemAdapter:
             )
         return app_key
 
-    @_names_the_disk
+    @_verb(UnableToGenerateTemporaryUrl)
     def temporary_url(self, path: str, expires: Expiry = 3600, **options: Any) -> str:
         """A URL that works until ``expires`` (seconds, ``timedelta`` or ``datetime``).
 
@@ -868,7 +957,7 @@ class FilesystemAdapter:
             return native
         return self._signed(target, expires_at, "GET")
 
-    @_names_the_disk
+    @_verb(UnableToGenerateTemporaryUrl)
     def temporary_upload_url(self, path: str, expires: Expiry = 3600, **options: Any) -> tuple[str, dict[str, str]]:
         """``(url, headers)`` a client can PUT the file to until ``expires``.
 
@@ -897,7 +986,7 @@ class FilesystemAdapter:
             base_url=base_url,
         )
 
-    @_names_the_disk
+    @_verb(None)
     def path(self, path: str) -> str:
         """The absolute local path of ``path`` (local disks only).
 
