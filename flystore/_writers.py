@@ -33,8 +33,10 @@ class CommitOnCloseWriter(io.RawIOBase):
         commit: Callable[[Readable], None],
         existing: BinaryIO | None = None,
         on_published: Callable[[], None] | None = None,
+        on_error: Callable[[BaseException], BaseException] | None = None,
     ) -> None:
         super().__init__()
+        self._on_error = on_error
         self._native = native
         self._commit = commit
         self._on_published = on_published
@@ -93,6 +95,11 @@ class CommitOnCloseWriter(io.RawIOBase):
                     self._commit(self._spool)
                 finally:
                     self._spool.close()
+        except Exception as error:
+            translated = self._on_error(error) if self._on_error is not None else error
+            if translated is error:
+                raise
+            raise translated from translated.__cause__
         finally:
             super().close()
         if self._on_published is not None:

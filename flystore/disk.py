@@ -428,7 +428,13 @@ class FilesystemAdapter:
             existing = self._backend.open_read(target)
 
         def commit(stream: Readable) -> None:
-            self._backend.write_stream(target, stream, write_options)
+            try:
+                self._backend.write_stream(target, stream, write_options)
+            except (StorageError, OSError) as error:
+                converted = _as_verb_error(error, UnableToWriteFile, self.name, target)
+                if converted is error:
+                    raise
+                raise converted from converted.__cause__
 
         return cast(
             BinaryIO,
@@ -437,6 +443,7 @@ class FilesystemAdapter:
                 commit=commit,
                 existing=existing,
                 on_published=lambda: self._fire("file_updated", target),
+                on_error=lambda error: _as_verb_error(error, UnableToWriteFile, self.name, target),
             ),
         )
 
