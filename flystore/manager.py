@@ -16,15 +16,20 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .backend import Backend
-from .config import default_config, resolve_env
-from .disk import COMMON_OPTIONS, DISK_METHODS, FilesystemAdapter
+from .config import COMMON_OPTIONS, default_config, resolve_env
+from .disk import DISK_METHODS, FilesystemAdapter
 from .errors import (
+    ConfigurationError,
     DiskNotConfigured,
     InvalidConfiguration,
+    InvalidPath,
+    PathTraversalDetected,
+    ReadOnlyDisk,
     StorageError,
     UnableToCopyFile,
     UnableToMoveFile,
 )
+from .paths import normalize
 from .registry import DriverFactory, load_builtin
 from .signing import decode_key
 
@@ -74,6 +79,11 @@ class StorageManager:
         Raises:
             InvalidConfiguration: no ``disks`` mapping, or a ``default`` that names no disk.
         """
+        if not isinstance(config, Mapping):
+            raise InvalidConfiguration(
+                "the configuration must be a dict like {'default': 'local', 'disks': {'local': {...}}}, "
+                f"not {type(config).__name__}"
+            )
         disks = config.get("disks")
         if not isinstance(disks, Mapping):
             raise InvalidConfiguration("the configuration needs a 'disks' mapping of name -> options")
@@ -171,22 +181,25 @@ class StorageManager:
         names = ", ".join(repr(disk) for disk in self.config["disks"]) or "none"
         return DiskNotConfigured(f"disk {name!r} is not configured; configured disks: {names}", disk=name)
 
-    def configure_disk(self, name: str, driver: str, **options: Any) -> FilesystemAdapter:
-        """Add or replace disk ``name`` at runtime and return it (built now, so errors show now).
+    def configure_disk(self, name: str, driver: str, **options: Any) -> None:
+        """Add or replace disk ``name`` at runtime.
+
+        Like a disk in the configuration dict, it is built on first use by
+        ``disk(name)``: ``env()`` values are read then, and a missing extra or a bad
+        option is reported then. A disk of that name already built is dropped.
 
         Raises:
-            InvalidConfiguration: the options are wrong.
-            DriverNotInstalled: the driver's extra is missing.
+            InvalidConfiguration: ``name`` or ``driver`` is not a non-empty string.
         """
-        options = {"driver": driver, **options}
+        if not isinstance(name, str) or not name:
+            raise InvalidConfiguration("a disk name must be a non-empty string", option="name")
+        if not isinstance(driver, str) or not driver:
+            raise InvalidConfiguration("every disk needs a 'driver'", option="driver", disk=name)
         with self._lock:
-            built = self._build(name, options)
             self.forget_disk(name)
-            self.config["disks"][name] = options
-            self._disks[name] = built
+            self.config["disks"][name] = {"driver": driver, **options}
             if self.config.get("default") is None:
                 self.config["default"] = name
-        return built
 
     def build(self, config: Mapping[str, Any], *, name: str = "ondemand") -> FilesystemAdapter:
         """An on-demand disk from ``config`` that is not registered under a name.
@@ -332,11 +345,17 @@ class StorageManager:
         target_disk, target_path = self._operand(destination)
         if source_disk is target_disk:
             return source_disk.copy(source_path, target_path, progress=progress, **options)
+        for disk, path in ((source_disk, source_path), (target_disk, target_path)):
+            try:
+                normalize(path)  # a hostile operand fails before anything is opened
+            except PathTraversalDetected as error:
+                error.disk = disk.name
+                raise
         with source_disk.read_stream(source_path, progress=progress) as stream:
             try:
                 return target_disk.write_stream(target_path, stream, **options)
             except StorageError as error:
-                if isinstance(error, UnableToCopyFile):
+                if isinstance(error, (UnableToCopyFile, ReadOnlyDisk, InvalidPath, ConfigurationError)):
                     raise
                 raise UnableToCopyFile(
                     f"writing to disk '{target_disk.name}' failed: {error}",

@@ -17,6 +17,7 @@ from flystore import (
     FilesystemAdapter,
     InvalidConfiguration,
     LocalFilesystemAdapter,
+    PathTraversalDetected,
     StorageManager,
     env,
 )
@@ -139,16 +140,74 @@ def test_env_casts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_configure_disk_adds_a_disk_at_runtime(manager: StorageManager, tmp_path: Path) -> None:
-    disk = manager.configure_disk("tenant-7", "local", root=str(tmp_path / "t7"), url="/t7")
+    assert manager.configure_disk("tenant-7", "local", root=str(tmp_path / "t7"), url="/t7") is None
+    disk = manager.disk("tenant-7")
     assert manager.disk("tenant-7") is disk
     assert "tenant-7" in manager.disk_names()
     disk.put("a.txt", "x")
     assert disk.url("a.txt") == "/t7/a.txt"
-    replaced = manager.configure_disk("tenant-7", "memory")
-    assert manager.disk("tenant-7") is replaced and replaced.file_missing("a.txt")
-    with pytest.raises(InvalidConfiguration):
-        manager.configure_disk("broken", "local")
-    assert "broken" not in manager.disk_names()
+    manager.configure_disk("tenant-7", "memory")
+    replaced = manager.disk("tenant-7")
+    assert replaced is not disk and replaced.file_missing("a.txt")
+    manager.configure_disk("broken", "local")  # lazy: the missing root is reported on first use
+    with pytest.raises(InvalidConfiguration) as caught:
+        manager.disk("broken")
+    assert caught.value.disk == "broken"
+
+
+def test_configure_disk_is_lazy_and_reads_env_when_the_disk_is_built(
+    manager: StorageManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[dict[str, object]] = []
+
+    def probe(options: dict[str, object], owner: StorageManager) -> FilesystemAdapter:
+        seen.append(dict(options))
+        return owner.build({"driver": "memory"})
+
+    manager.extend("probe", probe)
+    monkeypatch.delenv("FLYSTORE_N", raising=False)
+    manager.configure_disk("probe", "probe", number=env("FLYSTORE_N", cast=int))
+    assert seen == []  # nothing built yet
+    monkeypatch.setenv("FLYSTORE_N", "42")
+    manager.disk("probe")
+    assert seen[0]["number"] == 42
+
+
+def test_configure_disk_reports_a_missing_extra_on_first_use_not_at_configure_time(
+    manager: StorageManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "s3fs", None)  # as if flystore[s3] were not installed
+    monkeypatch.delitem(sys.modules, "flystore.drivers.s3", raising=False)
+    manager.configure_disk("later", "s3", bucket="b")
+    with pytest.raises(DriverNotInstalled, match=r'pip install "flystore\[s3\]"'):
+        manager.disk("later")
+
+
+@pytest.mark.parametrize("config", ["local", [1, 2], 42, b"disks"])
+def test_a_configuration_that_is_not_a_dict_is_refused_clearly(config: object) -> None:
+    with pytest.raises(InvalidConfiguration, match="must be a dict"):
+        StorageManager(config)  # type: ignore[arg-type]
+
+
+def test_an_unknown_driver_is_an_invalid_configuration(manager: StorageManager) -> None:
+    with pytest.raises(InvalidConfiguration, match="unknown driver 'nope'") as caught:
+        manager.build({"driver": "nope"}, name="x")
+    assert isinstance(caught.value, DriverNotFound) and caught.value.option == "driver"
+
+
+def test_a_cross_disk_copy_to_a_hostile_path_is_a_traversal_not_a_copy_failure(manager: StorageManager) -> None:
+    manager.disk("mem").put("a.txt", "x")
+    for hostile in ("local://../escape.txt", "local://a/../../escape.txt"):
+        with pytest.raises(PathTraversalDetected) as caught:
+            manager.copy("mem://a.txt", hostile)
+        assert caught.value.disk == "local"
+        with pytest.raises(PathTraversalDetected):
+            manager.move("mem://a.txt", hostile)
+    with pytest.raises(PathTraversalDetected):
+        manager.copy("mem://../a.txt", "local://b.txt")
+    assert manager.disk("mem").file_exists("a.txt")
 
 
 def test_build_makes_an_unregistered_disk(manager: StorageManager) -> None:
