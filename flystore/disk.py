@@ -17,7 +17,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar, cast
 from urllib.parse import quote
 
 from ._streams import (
@@ -63,7 +63,6 @@ from .signing import decode_key, expiry_to_datetime, sign_url
 
 if TYPE_CHECKING:
     from .fsspec_bridge import DiskFileSystem
-    from .manager import StorageManager
 
 __all__ = ["Disk", "FilesystemAdapter", "LocalFilesystemAdapter", "EVENTS", "COMMON_OPTIONS"]
 
@@ -100,6 +99,8 @@ def _as_verb_error(
     if isinstance(error, StorageError):
         if error.disk is None:
             error.disk = disk
+        if error.path is None and isinstance(path, str):
+            error.path = _user_path(path)
         if (
             verb is None
             or isinstance(error, (verb, *_PRECISE_ERRORS))
@@ -111,11 +112,19 @@ def _as_verb_error(
         return converted
     if isinstance(error, OSError) and verb is not None:
         # The OSError's own filename is physical; name the user's path instead.
-        user_path = path if isinstance(path, str) else None
+        user_path = _user_path(path) if isinstance(path, str) else None
         raw = verb(f"{error.strerror or type(error).__name__}", disk=disk, path=user_path)
         raw.__cause__ = error
         return raw
     return error
+
+
+def _user_path(path: str) -> str:
+    """``path`` normalised for an error message, or as given when it cannot be."""
+    try:
+        return normalize(path)
+    except StorageError:
+        return path
 
 
 def _verb(error_class: type[StorageError] | None) -> Callable[[_F], _F]:
@@ -141,6 +150,19 @@ def _verb(error_class: type[StorageError] | None) -> Callable[[_F], _F]:
 _names_the_disk = _verb(None)
 
 
+class DiskOwner(Protocol):
+    """What a disk needs from the manager that built it: the app's signing key and URL.
+
+    The manager hands itself over as this; the disk never imports the manager.
+    """
+
+    @property
+    def app_key(self) -> bytes | None: ...
+
+    @property
+    def app_url(self) -> str | None: ...
+
+
 def _guess_mimetype(path: str) -> str:
     guessed, _ = mimetypes.guess_type(basename(path), strict=False)
     return guessed or "application/octet-stream"
@@ -163,7 +185,7 @@ class FilesystemAdapter:
         *,
         name: str = "disk",
         config: Mapping[str, Any] | None = None,
-        manager: StorageManager | None = None,
+        manager: DiskOwner | None = None,
     ) -> None:
         self._backend = backend
         self.name = name
@@ -173,6 +195,9 @@ class FilesystemAdapter:
         if visibility is not None and visibility not in VISIBILITIES:
             raise InvalidConfiguration("must be 'public' or 'private'", option="visibility", disk=name)
         self.visibility: str | None = visibility
+        configured_key = self.config.get("signing_key")
+        # Checked now so that a short or malformed key fails when the disk is built, not at the first URL.
+        self._signing_key = decode_key(configured_key, disk=name) if configured_key else None
         self._default_options = WriteOptions(visibility=visibility)
         self._listeners: dict[str, list[Callable[[str], Any]]] = {}
         self._fs: DiskFileSystem | None = None
@@ -936,9 +961,8 @@ class FilesystemAdapter:
         Raises:
             UnableToGenerateTemporaryUrl: neither is set.
         """
-        configured = self.config.get("signing_key")
-        if configured:
-            return decode_key(configured, disk=self.name)
+        if self._signing_key is not None:
+            return self._signing_key
         app_key = self.manager.app_key if self.manager is not None else None
         if not app_key:
             raise UnableToGenerateTemporaryUrl(
@@ -1074,7 +1098,7 @@ class LocalFilesystemAdapter(FilesystemAdapter):
         permissions: Mapping[str, Mapping[str, int]] | None = None,
         fsync: bool = False,
         directory_visibility: str | None = None,
-        manager: StorageManager | None = None,
+        manager: DiskOwner | None = None,
         **options: Any,
     ) -> None:
         from .drivers.local import LocalBackend

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -25,13 +26,15 @@ if TYPE_CHECKING:
 __all__ = ["SignedTarget", "decode_key", "expiry_to_datetime", "sign_url", "verify_temporary_url"]
 
 SIGNED_SEGMENT = "_signed"
+#: HMAC-SHA256 keys shorter than its output are guessable; Laravel's APP_KEY is 32 bytes.
+MIN_KEY_BYTES = 32
 
 
 def decode_key(value: str | bytes, *, disk: str | None = None, option: str = "signing_key") -> bytes:
     """Turn a key option into bytes; ``base64:...`` (Laravel's APP_KEY form) is decoded.
 
     Raises:
-        InvalidConfiguration: a ``base64:`` key that is not valid base64, or an empty key.
+        InvalidConfiguration: a ``base64:`` key that is not valid base64, or a key under 32 bytes.
     """
     if isinstance(value, bytes):
         key = value
@@ -42,8 +45,13 @@ def decode_key(value: str | bytes, *, disk: str | None = None, option: str = "si
             raise InvalidConfiguration("the base64: key is not valid base64", option=option, disk=disk) from cause
     else:
         key = value.encode()
-    if not key:
-        raise InvalidConfiguration("the key is empty", option=option, disk=disk)
+    if len(key) < MIN_KEY_BYTES:
+        raise InvalidConfiguration(
+            f"the key has {len(key)} bytes; signing keys need at least {MIN_KEY_BYTES} "
+            '(make one with: python -c "import base64, os; print(\'base64:\' + base64.b64encode(os.urandom(32)).decode())")',
+            option=option,
+            disk=disk,
+        )
     return key
 
 
@@ -99,6 +107,16 @@ def sign_url(
     return f"{url}?{query}"
 
 
+# Set by flystore.storage, which owns the process-wide manager; signing never imports upward.
+_default_manager: Callable[[], StorageManager] | None = None
+
+
+def use_default_manager(provider: Callable[[], StorageManager]) -> None:
+    """Name the manager ``verify_temporary_url`` uses when it is given none (the facade's)."""
+    global _default_manager
+    _default_manager = provider
+
+
 @dataclass(frozen=True)
 class SignedTarget:
     """What a verified URL grants: ``method`` on ``path`` of ``disk`` until ``expires_at``."""
@@ -129,9 +147,9 @@ def verify_temporary_url(
             names an unknown disk, or its signature does not match.
     """
     if manager is None:
-        from .storage import Storage
-
-        manager = Storage
+        if _default_manager is None:
+            raise InvalidSignedUrl("no manager to verify against: pass manager=")
+        manager = _default_manager()
 
     parts = urlsplit(url)
     marker = f"/{SIGNED_SEGMENT}/"

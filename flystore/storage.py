@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .manager import StorageManager
+from .signing import use_default_manager
 
 __all__ = ["Storage"]
 
@@ -11,3 +12,5 @@ Storage: StorageManager = StorageManager()
 
 Applications that want no global state build their own ``StorageManager(config)``.
 """
+
+use_default_manager(lambda: Storage)

@@ -28,7 +28,7 @@ def manager() -> StorageManager:
                             "serve_prefix": "/media"},
             }
         },
-        app_key="app-secret",
+        app_key="app-secret-" + "x" * 32,
     )
 
 
@@ -76,7 +76,7 @@ def test_a_disk_signing_key_and_serve_prefix_are_used(manager: StorageManager) -
     assert verify_temporary_url(url, manager=manager).disk == "own-key"
     with pytest.raises(InvalidSignedUrl):
         verify_temporary_url(url.replace("/media/", "/storage/"), manager=manager)
-    other = StorageManager({"disks": {"own-key": {"driver": "memory", "signing_key": "different"}}})
+    other = StorageManager({"disks": {"own-key": {"driver": "memory", "signing_key": "different-" + "y" * 32}}})
     with pytest.raises(InvalidSignedUrl):
         verify_temporary_url(url, manager=other)
 
@@ -115,3 +115,27 @@ def test_app_url_makes_absolute_links(manager: StorageManager, monkeypatch: pyte
     url = manager.disk("files").temporary_url("a.txt")
     assert url.startswith("https://example.test/storage/_signed/files/a.txt?")
     assert verify_temporary_url(url, manager=manager).path == "a.txt"
+
+
+@pytest.mark.parametrize("short", ["short", "base64:" + base64.b64encode(b"k" * 31).decode(), "x" * 31])
+def test_signing_keys_under_32_bytes_are_refused(short: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(InvalidConfiguration, match="at least 32") as caught:
+        StorageManager({"disks": {"d": {"driver": "memory", "signing_key": short}}}).disk("d")
+    assert caught.value.disk == "d" and caught.value.option == "signing_key"
+    monkeypatch.setenv("APP_KEY", short)
+    with pytest.raises(InvalidConfiguration, match="at least 32"):
+        StorageManager({"disks": {"d": {"driver": "memory"}}}).disk("d").temporary_url("x")
+    monkeypatch.setenv("APP_KEY", "base64:" + base64.b64encode(b"k" * 32).decode())
+    assert StorageManager({"disks": {"d": {"driver": "memory"}}}).disk("d").temporary_url("x")
+
+
+def test_temporary_url_errors_name_the_path(manager: StorageManager, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UnableToGenerateTemporaryUrl) as caught:
+        manager.disk("files").temporary_url("reports/q3.pdf", expires=-5)
+    assert (caught.value.disk, caught.value.path) == ("files", "reports/q3.pdf")
+    assert "reports/q3.pdf" in str(caught.value)
+    monkeypatch.delenv("APP_KEY", raising=False)
+    keyless = StorageManager({"disks": {"d": {"driver": "memory"}}})
+    with pytest.raises(UnableToGenerateTemporaryUrl) as missing:
+        keyless.disk("d").temporary_upload_url("in/x.bin")
+    assert missing.value.path == "in/x.bin" and "in/x.bin" in str(missing.value)

@@ -19,7 +19,7 @@ __all__ = ["FAKE_SIGNING_KEY", "FakeDisk", "make_fake"]
 
 # Fakes sign temporary URLs with a fixed key when the real disk has none, so
 # tests get working, deterministic URLs without configuring APP_KEY.
-FAKE_SIGNING_KEY = "flystore-fake-signing-key"
+FAKE_SIGNING_KEY = "flystore-fake-signing-key-not-a-secret-0123456789"
 _KEPT_OPTIONS = ("url", "visibility", "signing_key", "serve_prefix")
 
 
