@@ -74,6 +74,9 @@ def disk_file_response(
         "content-disposition": content_disposition(name or basename(target)),
         "accept-ranges": "bytes",
         **{key.lower(): value for key, value in (headers or {}).items()},
+        # The full length, so that code inspecting the response before it is served sees the truth;
+        # a ranged request replaces it on the wire.
+        "content-length": str(size),
     }
     if attributes.last_modified is not None:
         from email.utils import format_datetime

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,36 @@ def test_after_the_fixture_the_real_disk_is_back() -> None:
     # Runs after the test above (file order): the fake it made must be gone.
     if "files" in Storage.disk_names():
         assert not isinstance(Storage.disk("files"), FakeDisk)
+
+
+def test_a_failing_assertion_shows_the_test_line_not_flystore_frames(tmp_path: Path) -> None:
+    test_file = tmp_path / "test_user_code.py"
+    test_file.write_text(
+        "from flystore import StorageManager\n"
+        "def test_upload():\n"
+        "    fake = StorageManager({'disks': {'s3': {'driver': 'memory'}}}).fake('s3')\n"
+        "    fake.put('a.txt', 'x')\n"
+        "    fake.assert_exists('missing.png')  # the line users must see\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert run.returncode == 1, run.stdout
+    assert "the line users must see" in run.stdout
+    assert "Unable to find a file or directory at path [missing.png]" in run.stdout
+    assert "flystore/testing/fake.py" not in run.stdout and "fake.py:" not in run.stdout
+
+
+def test_disk_contract_without_hypothesis_names_the_testing_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import requires
+
+    from flystore.testing import DiskContract
+
+    monkeypatch.setitem(sys.modules, "hypothesis", None)  # as if only "pip install flystore" were done
+    monkeypatch.delitem(sys.modules, "flystore.testing.stateful", raising=False)
+    disk = StorageManager({"disks": {"d": {"driver": "memory"}}}).disk("d")
+    with pytest.raises(pytest.fail.Exception, match=r'pip install "flystore\[testing\]"'):
+        DiskContract().test_random_operation_sequences_agree_with_a_model(disk)
+    declared = requires("flystore") or []
+    assert any(spec.startswith("hypothesis") and 'extra == "testing"' in spec for spec in declared)

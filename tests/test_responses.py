@@ -80,3 +80,10 @@ def test_a_custom_download_name(client_and_data) -> None:  # type: ignore[no-unt
     _, _, manager = client_and_data
     response = manager.disk("files").download_response("reports/Q3 résumé.pdf", name="report.pdf")
     assert 'filename="report.pdf"' in response.headers["content-disposition"]
+
+
+def test_the_response_object_carries_the_real_length_before_it_is_served(client_and_data) -> None:  # type: ignore[no-untyped-def]
+    _, data, manager = client_and_data
+    response = manager.disk("files").download_response("reports/Q3 résumé.pdf")
+    assert response.headers["content-length"] == str(len(data))
+    assert response.headers.getlist("content-length") == [str(len(data))]

@@ -41,6 +41,7 @@ class FakeDisk(FilesystemAdapter):
 
     def assert_exists(self, paths: str | Sequence[str], content: str | bytes | None = None) -> FakeDisk:
         """Assert every path exists (and, with ``content``, holds exactly that)."""
+        __tracebackhide__ = True  # pytest shows the test's line, not flystore's frames
         for path in [paths] if isinstance(paths, str) else paths:
             if not self.exists(path):
                 raise AssertionError(f"Unable to find a file or directory at path [{normalize(path)}]; "
@@ -57,6 +58,7 @@ class FakeDisk(FilesystemAdapter):
 
     def assert_missing(self, paths: str | Sequence[str]) -> FakeDisk:
         """Assert no file or directory exists at any of the paths."""
+        __tracebackhide__ = True  # pytest shows the test's line, not flystore's frames
         for path in [paths] if isinstance(paths, str) else paths:
             if self.exists(path):
                 raise AssertionError(f"Found unexpected file or directory at path [{normalize(path)}]; "
@@ -65,6 +67,7 @@ class FakeDisk(FilesystemAdapter):
 
     def assert_directory_empty(self, directory: str = "") -> FakeDisk:
         """Assert the directory holds no files (at any depth)."""
+        __tracebackhide__ = True  # pytest shows the test's line, not flystore's frames
         files = self.all_files(directory)
         if files:
             where = normalize(directory) or "/"
@@ -73,10 +76,12 @@ class FakeDisk(FilesystemAdapter):
 
     def assert_empty(self) -> FakeDisk:
         """Assert the whole disk holds no files."""
+        __tracebackhide__ = True  # pytest shows the test's line, not flystore's frames
         return self.assert_directory_empty("")
 
     def assert_count(self, directory: str, count: int, recursive: bool = False) -> FakeDisk:
         """Assert ``directory`` holds exactly ``count`` files (at every level when ``recursive``)."""
+        __tracebackhide__ = True  # pytest shows the test's line, not flystore's frames
         files = self.files(directory, recursive=recursive)
         if len(files) != count:
             raise AssertionError(
