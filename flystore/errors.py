@@ -5,9 +5,9 @@ The tree::
     StorageError                         base of everything flystore raises
     ├── ConfigurationError (ValueError)
     │   ├── DiskNotConfigured
-    │   ├── DriverNotFound
     │   ├── DriverNotInstalled (ImportError)   message names the pip extra
     │   └── InvalidConfiguration               names the disk and the option
+    │       └── DriverNotFound                 option 'driver' names no driver
     ├── InvalidPath (ValueError)
     │   └── PathTraversalDetected              "..", NUL/control chars, symlinks out of a jail
     ├── InvalidSignedUrl (ValueError)          expired or tampered temporary URL
@@ -20,6 +20,7 @@ The tree::
         ├── UnsupportedOperation               the backend cannot do this at all
         ├── UnableToReadFile
         ├── UnableToWriteFile
+        │   └── InvalidMetadata (ValueError)   metadata the backend cannot hold exactly
         ├── UnableToDeleteFile
         ├── UnableToDeleteDirectory
         ├── UnableToCreateDirectory
