@@ -136,6 +136,8 @@ def _verb(error_class: type[StorageError] | None) -> Callable[[_F], _F]:
             try:
                 return function(self, *args, **kwargs)
             except (StorageError, OSError) as error:
+                if isinstance(error, FileNotFound) and error_class in _READING_ERRORS:
+                    self._explain_missing(error)
                 converted = _as_verb_error(error, error_class, self.name, args[0] if args else None)
                 if converted is error:
                     raise
@@ -145,6 +147,15 @@ def _verb(error_class: type[StorageError] | None) -> Callable[[_F], _F]:
 
     return decorate
 
+
+# Verbs that read a file: their FileNotFound says whether a directory is in the way.
+_READING_ERRORS: tuple[type[StorageError], ...] = (
+    UnableToReadFile,
+    UnableToRetrieveMetadata,
+    UnableToProvideChecksum,
+)
+_A_DIRECTORY = "this path is a directory, not a file"
+_NO_FILE = "no file exists at this path"
 
 #: Names the disk on errors without changing their class (kept for drivers' adapters).
 _names_the_disk = _verb(None)
@@ -246,6 +257,17 @@ class FilesystemAdapter:
             error.disk = self.name
 
     # -- helpers -------------------------------------------------------------------
+
+    def _explain_missing(self, error: FileNotFound) -> None:
+        """Give a read of a missing path the same reason on every driver (a directory, or nothing)."""
+        if error.reason == _A_DIRECTORY or not error.path:
+            return
+        try:
+            is_directory = self._backend.directory_exists(error.path)
+        except (StorageError, OSError):
+            return  # the original reason stands
+        error.reason = _A_DIRECTORY if is_directory else _NO_FILE
+        error.args = (error.reason,)
 
     def _options(
         self,
@@ -427,6 +449,8 @@ class FilesystemAdapter:
             try:
                 return self._backend.open_read(self._file_path(path, UnableToReadFile))
             except (StorageError, OSError) as error:
+                if isinstance(error, FileNotFound):
+                    self._explain_missing(error)
                 converted = _as_verb_error(error, UnableToReadFile, self.name, path)
                 if converted is error:
                     raise
@@ -667,6 +691,8 @@ class FilesystemAdapter:
         try:
             return self._backend.read(self._file_path(path, FileNotFound))
         except (StorageError, OSError) as error:
+            if isinstance(error, FileNotFound):
+                self._explain_missing(error)
             converted = _as_verb_error(error, UnableToReadFile, self.name, path)
             if converted is error:
                 raise

@@ -207,12 +207,19 @@ class DiskContract:
 
     def test_reading_a_directory_raises_file_not_found(self, disk: FilesystemAdapter) -> None:
         disk.put("folder/inside.txt", "x")
-        with pytest.raises(FileNotFound):
-            disk.get("folder")
-        with pytest.raises(FileNotFound):
-            disk.size("folder")
-        with pytest.raises(FileNotFound):
-            disk.read_stream("folder")
+        readers: list[Any] = [
+            disk.get, disk.size, disk.read_stream, disk.checksum, disk.metadata, disk.last_modified,
+            lambda p: disk.open(p, "rb"),
+        ]
+        for read in readers:
+            with pytest.raises(FileNotFound) as caught:
+                read("folder")
+            # The same words on every driver, so users can tell a directory from nothing.
+            assert caught.value.reason == "this path is a directory, not a file", (read, caught.value)
+            assert (caught.value.path, caught.value.disk) == ("folder", disk.name)
+            with pytest.raises(FileNotFound) as missing:
+                read("nothing-here")
+            assert missing.value.reason == "no file exists at this path", (read, missing.value)
 
     def test_existence_checks_tell_files_from_directories(self, disk: FilesystemAdapter) -> None:
         disk.put("dir/file.txt", "x")
