@@ -53,6 +53,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AzureBlobStorageAdapter",
     "Backend",
+    "CDNFilesystemAdapter",
+    "CachedFilesystemAdapter",
     "ConfigurationError",
     "DirectoryAttributes",
     "Disk",
@@ -103,6 +105,8 @@ __all__ = [
 # Driver classes whose modules need an optional extra: imported on first use.
 _LAZY = {
     "AzureBlobStorageAdapter": "flystore.drivers.azure",
+    "CDNFilesystemAdapter": "flystore.decorators.cdn",
+    "CachedFilesystemAdapter": "flystore.decorators.cached",
     "GoogleCloudStorageAdapter": "flystore.drivers.gcs",
     "S3FilesystemAdapter": "flystore.drivers.s3",
 }

@@ -16,6 +16,8 @@ DriverFactory = Callable[..., Any]
 # name -> ("module:function", extra that provides its dependency or None). Kept sorted.
 BUILTIN_DRIVERS: dict[str, tuple[str, str | None]] = {
     "azure": ("flystore.drivers.azure:create", "azure"),
+    "cached": ("flystore.decorators.cached:create", None),
+    "cdn": ("flystore.decorators.cdn:create", None),
     "fsspec": ("flystore.drivers.generic:create", None),
     "ftp": ("flystore.drivers.ftp:create", "ftp"),
     "gcs": ("flystore.drivers.gcs:create", "gcs"),

@@ -6,8 +6,8 @@
 #     node_modules/, via `npm ci` (or `npm install` when there is no lock file),
 #     only when node_modules/.bin/azurite-blob is missing or broken.
 #   * apt: Debian packages listed in APT_NEEDS, each installed only when its
-#     command is missing; `apt-get update` runs at most once. By default only
-#     Node.js and npm (for Azurite), and only where they are missing.
+#     command is missing; `apt-get update` runs at most once. By default
+#     Node.js and npm (for Azurite) and redis-server (cache tests), only where missing.
 #
 # Python packages are NOT installed here (the Makefile does that with pip).
 # Works as root without sudo (uses sudo only when not root and it exists).
@@ -23,10 +23,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # "command:debian-package" pairs. A package is installed only when its command
 # cannot be found. Future needs, kept disabled until a test uses them:
-#   APT_NEEDS+=("redis-server:redis-server")   # Redis cache-decorator tests
 #   APT_NEEDS+=("sshd:openssh-server")         # OpenSSH as a second SFTP target
 # Node.js and npm run Azurite; most machines have them, a bare one gets Debian's.
-APT_NEEDS=("node:nodejs" "npm:npm")
+APT_NEEDS=("node:nodejs" "npm:npm" "redis-server:redis-server")
 if [[ -n "${FLYSTORE_APT_NEEDS:-}" ]]; then
     read -r -a _extra <<<"${FLYSTORE_APT_NEEDS}"
     APT_NEEDS+=("${_extra[@]}")
