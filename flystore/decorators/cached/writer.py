@@ -17,6 +17,7 @@ class NotifyingWriter(io.RawIOBase):
         super().__init__()
         self._native: Any = native
         self._published = published
+        self._finished = False
 
     def writable(self) -> bool:
         return True
@@ -29,18 +30,20 @@ class NotifyingWriter(io.RawIOBase):
         return int(self._native.tell())
 
     def flush(self) -> None:
-        if not self.closed:
+        if not self._finished:
             self._native.flush()
 
     def abort(self) -> None:
         """Discard what was written (the native writer's own abort)."""
-        if not self.closed:
+        if not self._finished:
+            self._finished = True
             self._native.abort()
             super().close()
 
     def close(self) -> None:
-        if self.closed:
+        if self._finished:
             return
+        self._finished = True
         try:
             self._native.close()
         finally:
