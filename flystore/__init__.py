@@ -9,7 +9,8 @@ from __future__ import annotations
 from .attributes import DirectoryAttributes, FileAttributes, WriteOptions
 from .backend import Backend
 from .config import env
-from .disk import Disk, FilesystemAdapter, LocalFilesystemAdapter
+from .disk import Disk, FilesystemAdapter
+from .drivers.local import LocalFilesystemAdapter
 from .errors import (
     ConfigurationError,
     DiskNotConfigured,

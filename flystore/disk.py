@@ -64,7 +64,7 @@ from .signing import decode_key, expiry_to_datetime, sign_url
 if TYPE_CHECKING:
     from .fsspec_bridge import DiskFileSystem
 
-__all__ = ["Disk", "FilesystemAdapter", "LocalFilesystemAdapter", "EVENTS", "COMMON_OPTIONS"]
+__all__ = ["Disk", "FilesystemAdapter", "EVENTS", "COMMON_OPTIONS"]
 
 EVENTS = ("file_updated", "file_deleted")
 VISIBILITIES = ("public", "private")
@@ -1097,55 +1097,6 @@ def _checked_binary(stream: Readable, path: str) -> Readable:
     if isinstance(getattr(stream, "encoding", None), str) and not isinstance(stream, IterableReader):
         raise UnableToWriteFile.at(path, "the file object is open in text mode; open it with 'rb'")
     return stream
-
-
-class LocalFilesystemAdapter(FilesystemAdapter):
-    """A disk on the local filesystem, jailed under ``root``.
-
-    Args:
-        root: the directory holding the disk's files (created on first write).
-        name: the disk's name.
-        url: base of public URLs (``url(path)``).
-        visibility: default visibility of new files.
-        permissions: ``{"file": {"public": 0o644, "private": 0o600}, "dir": {...}}`` overrides.
-        fsync: flush every write to stable storage before renaming it into place.
-        directory_visibility: visibility of directories flystore creates.
-        manager: the manager this disk belongs to.
-        **options: other common disk options (``signing_key``, ``serve_prefix``, ...).
-    """
-
-    def __init__(
-        self,
-        root: str | os.PathLike[str],
-        *,
-        name: str = "local",
-        url: str | None = None,
-        visibility: str | None = None,
-        permissions: Mapping[str, Mapping[str, int]] | None = None,
-        fsync: bool = False,
-        directory_visibility: str | None = None,
-        manager: DiskOwner | None = None,
-        **options: Any,
-    ) -> None:
-        from .drivers.local import LocalBackend
-
-        if visibility is not None and visibility not in VISIBILITIES:
-            raise InvalidConfiguration("must be 'public' or 'private'", option="visibility", disk=name)
-        backend = LocalBackend(
-            root,
-            permissions=permissions,
-            default_visibility=visibility or "public",
-            directory_visibility=directory_visibility,
-            fsync=fsync,
-        )
-        config = {"root": os.fspath(root), "url": url, "visibility": visibility, **options}
-        super().__init__(backend, name=name, config=config, manager=manager)
-        self._root = backend.root
-
-    @property
-    def root(self) -> str:
-        """The absolute, resolved root directory."""
-        return self._root
 
 
 # The Disk verbs, for the facade's forwarding and the async twin's parity test.
