@@ -421,3 +421,24 @@ def test_a_required_string_option_is_named_when_missing_or_mistyped() -> None:
     with pytest.raises(InvalidConfiguration) as mistyped:
         manager.disk("g")
     assert mistyped.value.option == "host" and "must be a string" in str(mistyped.value)
+
+
+@pytest.mark.parametrize(
+    ("config", "typo", "suggestion"),
+    [
+        ({"driver": "local", "root": "x"}, "visibilty", "visibility"),
+        ({"driver": "memory"}, "urll", "url"),
+        ({"driver": "scoped", "disk": "mem"}, "prefx", "prefix"),
+        ({"driver": "read_only", "disk": "mem"}, "dsk", "disk"),
+        ({"driver": "fsspec", "protocol": "memory"}, "storage_option", "storage_options"),
+    ],
+)
+def test_an_unknown_option_lists_the_known_ones_and_suggests_the_closest(
+    manager: StorageManager, config: dict[str, Any], typo: str, suggestion: str
+) -> None:
+    with pytest.raises(InvalidConfiguration) as caught:
+        manager.build({**config, typo: "value"}, name="typo")
+    message = str(caught.value)
+    assert caught.value.option == typo and caught.value.disk == "typo"
+    assert f"did you mean '{suggestion}'?" in message
+    assert "this driver knows:" in message and suggestion in message.split("knows:")[1]
