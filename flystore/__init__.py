@@ -9,6 +9,8 @@ from __future__ import annotations
 from .attributes import DirectoryAttributes, FileAttributes, WriteOptions
 from .backend import Backend
 from .config import env
+from .decorators.cached import CachedFilesystemAdapter
+from .decorators.cdn import CDNFilesystemAdapter
 from .disk import Disk, FilesystemAdapter
 from .drivers.local import LocalFilesystemAdapter
 from .errors import (
@@ -106,8 +108,6 @@ __all__ = [
 # Driver classes whose modules need an optional extra: imported on first use.
 _LAZY = {
     "AzureBlobStorageAdapter": "flystore.drivers.azure",
-    "CDNFilesystemAdapter": "flystore.decorators.cdn",
-    "CachedFilesystemAdapter": "flystore.decorators.cached",
     "GoogleCloudStorageAdapter": "flystore.drivers.gcs",
     "S3FilesystemAdapter": "flystore.drivers.s3",
 }

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from flystore import CachedFilesystemAdapter, FileNotFound, FilesystemAdapter, InvalidConfiguration, StorageManager
-from flystore.attributes import WriteOptions
 from flystore.decorators.base import DecoratedBackend
 from flystore.decorators.cached import CachedBackend
 from flystore.stores import CacheUnavailableWarning
@@ -91,7 +90,7 @@ def test_a_second_read_is_served_by_the_cache(cached: tuple[CachedFilesystemAdap
     assert stats["hits"] == 8 and stats["misses"] == 4 and stats["bytes"] > 0
 
 
-WRITES: dict[str, Callable[[FilesystemAdapter], None]] = {
+WRITES: dict[str, Callable[[FilesystemAdapter], object]] = {
     "put": lambda d: d.put("docs/a.txt", "changed"),
     "write_stream": lambda d: d.write_stream("docs/a.txt", iter([b"chan", b"ged"])),
     "open_wb": lambda d: _write_with_open(d),

@@ -262,14 +262,15 @@ def test_it_works_on_a_fastapi_endpoint(redis_url: str) -> None:
 
 
 def test_bad_options_are_refused_by_name(tmp_path: Path) -> None:
-    for backend, config, option in [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         ("memcached", {}, "store"),
         ("memory", {"max_bytes": -1}, "max_bytes"),
         ("memory", {"ttl": 0}, "ttl"),
         ("filesystem", {}, "path"),
         ("redis", {"url": "http://x"}, "url"),
         ("memory", {"pth": "x"}, "pth"),
-    ]:
+    ]
+    for backend, config, option in cases:
         with pytest.raises(InvalidConfiguration) as caught:
             Cache(backend, config)
         assert caught.value.option == option

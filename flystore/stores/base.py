@@ -97,7 +97,7 @@ class Store(abc.ABC):
             StoreUnavailable: the store failed.
         """
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  # most stores hold nothing to release
         """Release connections; safe to call twice."""
 
 
@@ -133,7 +133,9 @@ def build_store(kind: str, options: Mapping[str, Any], *, namespace: str, disk: 
 
         _reject(disk, options, set(RedisStore.OPTIONS))
         return RedisStore.from_options(namespace, options, disk=disk)
-    raise InvalidConfiguration(f"unknown store {kind!r}; stores are {', '.join(STORE_KINDS)}", option="store", disk=disk)
+    raise InvalidConfiguration(
+        f"unknown store {kind!r}; stores are {', '.join(STORE_KINDS)}", option="store", disk=disk
+    )
 
 
 def _reject(disk: str, options: Mapping[str, Any], allowed: set[str]) -> None:

@@ -87,7 +87,8 @@ class CachedFilesystemAdapter(FilesystemAdapter):
 
         A store that is down reports ``None`` for its own figures (and warns).
         """
-        figures: dict[str, Any] = {"hits": self._cache.hits, "misses": self._cache.misses, "store": self._cache.store.kind}
+        cache = self._cache
+        figures: dict[str, Any] = {"hits": cache.hits, "misses": cache.misses, "store": cache.store.kind}
         try:
             stats = self._cache.store.stats()
         except StoreUnavailable as error:

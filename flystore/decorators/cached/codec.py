@@ -45,7 +45,8 @@ def _from_dict(raw: dict[str, Any]) -> Entry:
 
 def _exact(encoded: bytes, entries: list[Entry]) -> bool:
     """Whether decoding gives back equal values (extras holding tuples, bytes, ... do not)."""
-    return [_entry_dict(entry) for entry in entries] == json.loads(encoded)
+    decoded: object = json.loads(encoded)
+    return [_entry_dict(entry) for entry in entries] == decoded
 
 
 def encode_entry(entry: Entry) -> bytes | None:
