@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import logging
 import os
@@ -122,8 +123,7 @@ def bench_gets(endpoint: str, redis_url: str, scratch: str, gets: int, batch: in
     for round_number in range(max(1, gets // batch)):
         order = names[round_number % len(names):] + names[: round_number % len(names)]
         for name in order:
-            disk = disks[name]
-            samples[name].append(timed(lambda disk=disk: disk.get("object.bin"), batch))
+            samples[name].append(timed(functools.partial(disks[name].get, "object.bin"), batch))
     for name in ("memory", "filesystem", "redis"):
         stats = disks[name].cache_stats()
         assert stats["misses"] == 1, (name, stats)  # every timed get was a hit
