@@ -42,7 +42,9 @@ from flystore import (
     PathTraversalDetected,
     StorageManager,
     UnableToGenerateTemporaryUrl,
+    UnableToCheckExistence,
     UnableToListContents,
+    UnableToReadFile,
     UnableToWriteFile,
 )
 from flystore.testing import DiskContract
@@ -251,7 +253,8 @@ def test_bad_options_name_the_disk_and_the_option(options: dict[str, Any], optio
 def test_good_options_reach_gcsfs(make_disk: DiskFactory) -> None:
     disk = make_disk(timeout=2.5, chunk_size=512 * KiB, path_prefix="a/b", uniform_bucket_level_access=True)
     backend: Any = disk.backend
-    assert backend.fs.requests_timeout.total == 2.5  # an aiohttp ClientTimeout per request attempt
+    timeout = backend.fs.requests_timeout  # an aiohttp ClientTimeout per request attempt
+    assert (timeout.sock_connect, timeout.sock_read, timeout.total) == (2.5, 2.5, None)
     assert (backend.chunk_size, backend.prefix, backend.uniform_bucket_level_access) == (512 * KiB, "a/b", True)
     assert backend.fs.project == "test"
 
@@ -291,9 +294,10 @@ def test_a_missing_bucket_gives_flystore_errors_naming_it(gcs_endpoint: str) -> 
         assert "no-such-bucket-here" in str(caught.value) and caught.value.disk == "gcs"
         with pytest.raises(UnableToListContents):
             disk.files()
-        with pytest.raises(FileNotFound):
-            disk.get("a.txt")
-        assert disk.file_missing("a.txt")
+        with pytest.raises(UnableToReadFile, match="bucket 'no-such-bucket-here' does not exist"):
+            disk.get("a.txt")  # not FileNotFound: the bucket is missing, not the file
+        with pytest.raises(UnableToCheckExistence, match="does not exist"):
+            disk.file_missing("a.txt")
     finally:
         disk.close()
 
@@ -346,7 +350,7 @@ def test_put_with_metadata_sets_gcs_fields_and_custom_fields(make_disk: DiskFact
     assert details["content_disposition"] == 'attachment; filename="q1.pdf"'
     assert details["content_language"] == "en"
     assert details["mime_type"] == "application/pdf"
-    assert details["metadata"] == {"department": "finance", "quarter": "1"}
+    assert details["metadata"] == {"department": "finance", "quarter": 1}  # JSON values round-trip
     raw = _raw(admin, bucket, "reports/q1.bin")
     assert (raw["cacheControl"], raw["contentType"]) == ("public, max-age=3600", "application/pdf")
     # The same fields through put()'s keyword options, on a streamed (resumable) upload.

@@ -62,10 +62,7 @@ class GcsBackend(_GcsUploads, _GcsSigning):
         if not path:
             return True
         with self._translated(UnableToCheckExistence, path):
-            try:
-                page = next(self._pages(self._directory_prefix(path), None, max_results=1))
-            except FileNotFoundError:
-                return False  # no bucket: nothing exists in it
+            page = next(self._pages(self._directory_prefix(path), None, max_results=1))
         return bool(page.get("items") or page.get("prefixes"))
 
     # -- reading ---------------------------------------------------------------------
@@ -165,6 +162,8 @@ class GcsBackend(_GcsUploads, _GcsSigning):
             try:
                 self._call("DELETE", self._object_url(self._name(path)))
             except FileNotFoundError:
+                if self._bucket_missing():
+                    raise  # _translated: the bucket does not exist
                 return False
         return True
 
@@ -184,14 +183,11 @@ class GcsBackend(_GcsUploads, _GcsSigning):
 
         found = False
         with self._translated(UnableToDeleteDirectory, path):
-            try:
-                # Page by page: names are exact (gcsfs's rm would treat [ * ? as glob patterns).
-                for page in self._pages(self._directory_prefix(path), None):
-                    names = [str(item["name"]) for item in page.get("items") or ()]
-                    found = found or bool(names)
-                    fsspec.asyn.sync(self.fs.loop, self._delete_objects, names)
-            except FileNotFoundError:
-                return False  # no bucket
+            # Page by page: names are exact (gcsfs's rm would treat [ * ? as glob patterns).
+            for page in self._pages(self._directory_prefix(path), None):
+                names = [str(item["name"]) for item in page.get("items") or ()]
+                found = found or bool(names)
+                fsspec.asyn.sync(self.fs.loop, self._delete_objects, names)
         return found
 
     async def _delete_objects(self, names: list[str]) -> None:

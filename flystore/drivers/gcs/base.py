@@ -43,6 +43,8 @@ class _GcsBase(FsspecBackend):
         self.uniform_bucket_level_access = uniform_bucket_level_access
         self.chunk_size = chunk_size
         self.public_base = (public_base or GOOGLE_STORAGE_URL).rstrip("/")
+        # Set once the bucket is known to exist; until then a 404 asks whether the bucket is there.
+        self._bucket_seen = False
 
     # -- names and requests ----------------------------------------------------------
 
@@ -90,7 +92,7 @@ class _GcsBase(FsspecBackend):
         except StorageError:
             raise
         except FileNotFoundError as cause:
-            if missing is not None:
+            if missing is not None and not self._bucket_missing():
                 raise missing.at(path, "no file exists at this path", cause=cause) from cause
             reason = missing_reason or f"the bucket {self.bucket!r} does not exist"
             raise error.at(path, reason, cause=cause) from cause
@@ -102,9 +104,34 @@ class _GcsBase(FsspecBackend):
         if not path or posixpath.basename(path) == DIRECTORY_MARKER:
             return None
         try:
-            return dict(self._call("GET", self._object_url(self._name(path)), json_out=True))
+            found = dict(self._call("GET", self._object_url(self._name(path)), json_out=True))
         except FileNotFoundError:
+            if self._bucket_missing():
+                raise  # the caller's _translated says the bucket does not exist
             return None
+        self._bucket_seen = True
+        return found
+
+    def _bucket_missing(self) -> bool:
+        """After a 404: whether the bucket itself is missing (one GET; a bucket that exists is checked once).
+
+        Raises:
+            Exception: asking failed (the caller's ``_translated`` maps it).
+        """
+        if self._bucket_seen:
+            return False
+        from gcsfs.core import quote
+
+        try:
+            self._call("GET", f"b/{quote(self.bucket)}", fields="name")
+        except FileNotFoundError:
+            return True
+        except OSError as error:
+            if type(error) is OSError and str(error).startswith("Forbidden"):
+                return False  # 403: not allowed to look at the bucket; the object's 404 stands
+            raise
+        self._bucket_seen = True
+        return False
 
     def _require_object(self, path: str, error: type[StorageError]) -> dict[str, Any]:
         with self._translated(error, path):

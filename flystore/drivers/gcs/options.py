@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
-from ...disk import COMMON_OPTIONS
+from ...config import COMMON_OPTIONS, apply_aliases, reject_unknown_options
 from ...errors import DriverNotInstalled, InvalidConfiguration, InvalidPath, UnableToCreateDirectory
 from ...paths import normalize
 from .backend import GcsBackend
 from .common import DEFAULT_CHUNK_SIZE, _reason
+from .transport import DEFAULT_RETRIES, DEFAULT_TIMEOUT, make_filesystem
 
 # -- configuration -----------------------------------------------------------------------
 
@@ -21,17 +23,19 @@ _GCS_OPTIONS = frozenset(
         "bucket",
         "project_id",
         "key_file",
-        "credentials_path",
         "token",
         "endpoint",
         "prefix",
-        "path_prefix",
         "create_bucket",
         "uniform_bucket_level_access",
         "timeout",
+        "retries",
         "chunk_size",
     }
 )
+#: The seed's (and Laravel packages') spellings, accepted as they are written.
+GCS_ALIASES = {"credentials_path": "key_file", "base_path": "prefix", "path_prefix": "prefix"}
+_CREDENTIAL_TYPES = ("service_account", "authorized_user")
 
 
 def _option(options: Mapping[str, Any], name: str, key: str, types: type | tuple[type, ...], what: str) -> Any:
@@ -44,35 +48,55 @@ def _option(options: Mapping[str, Any], name: str, key: str, types: type | tuple
     return value
 
 
-def _aliased(options: Mapping[str, Any], name: str, key: str, alias: str) -> Any:
-    value, other = options.get(key), options.get(alias)
-    if value is not None and other is not None and value != other:
-        raise InvalidConfiguration(f"'{key}' and its alias '{alias}' disagree; give one", option=alias, disk=name)
-    return value if value is not None else other
+def _checked_key_file(name: str, key_file: Any) -> str | dict[str, Any] | None:
+    """The ``key_file`` as gcsfs takes it, once it is known to hold credentials (no network).
+
+    Raises:
+        InvalidConfiguration: not a path or dict, a missing or unreadable file, not JSON,
+            or not a service-account / authorized-user credential.
+    """
+    if key_file is None:
+        return None
+    if isinstance(key_file, dict):
+        info, where = key_file, "the key_file dict"
+    elif isinstance(key_file, (str, os.PathLike)):
+        path = os.fspath(key_file)
+        where = f"key file {path!r}"
+        try:
+            with open(path, encoding="utf-8") as handle:
+                info = json.load(handle)
+        except FileNotFoundError as cause:
+            raise InvalidConfiguration(f"{where} does not exist", option="key_file", disk=name) from cause
+        except (OSError, UnicodeDecodeError, ValueError) as cause:
+            raise InvalidConfiguration(f"{where} is not a readable JSON credentials file: {cause}",
+                                       option="key_file", disk=name) from cause
+    else:
+        raise InvalidConfiguration("must be a path to a service-account JSON file, or its contents as a dict",
+                                   option="key_file", disk=name)
+    kind = info.get("type") if isinstance(info, dict) else None
+    if kind not in _CREDENTIAL_TYPES:
+        raise InvalidConfiguration(
+            f"{where} is not a service-account or authorized-user credential (its type is {kind!r})",
+            option="key_file", disk=name,
+        )
+    return key_file if isinstance(key_file, dict) else os.fspath(key_file)
 
 
 def _build(name: str, options: Mapping[str, Any]) -> tuple[GcsBackend, dict[str, Any]]:
     """Validate the options and build the backend; returns it with the disk's common config."""
-    unknown = set(options) - _GCS_OPTIONS - COMMON_OPTIONS
-    if unknown:
-        raise InvalidConfiguration(
-            f"unknown option for the gcs driver (known: {', '.join(sorted(_GCS_OPTIONS))})",
-            option=sorted(unknown)[0], disk=name,
-        )
+    options = apply_aliases(name, options, GCS_ALIASES)
+    reject_unknown_options(name, options, _GCS_OPTIONS)
     bucket = options.get("bucket")
     if not isinstance(bucket, str) or not bucket or "/" in bucket:
         raise InvalidConfiguration("a gcs disk needs 'bucket', a bucket name without '/'", option="bucket", disk=name)
-    raw_prefix = _aliased(options, name, "prefix", "path_prefix")
+    raw_prefix = options.get("prefix")
     if raw_prefix is not None and not isinstance(raw_prefix, str):
         raise InvalidConfiguration("must be a string", option="prefix", disk=name)
     try:
         prefix = normalize(raw_prefix or "")
     except InvalidPath as cause:
         raise InvalidConfiguration(f"not a valid key prefix: {cause.reason}", option="prefix", disk=name) from cause
-    key_file = _aliased(options, name, "key_file", "credentials_path")
-    if key_file is not None and not isinstance(key_file, (str, os.PathLike, dict)):
-        raise InvalidConfiguration("must be a path to a service-account JSON file, or its contents as a dict",
-                                   option="key_file", disk=name)
+    credential = _checked_key_file(name, options.get("key_file"))
     endpoint = _option(options, name, "endpoint", str, "a URL such as http://127.0.0.1:9023")
     if endpoint is not None and not endpoint.startswith(("http://", "https://")):
         raise InvalidConfiguration("must start with http:// or https://", option="endpoint", disk=name)
@@ -81,6 +105,9 @@ def _build(name: str, options: Mapping[str, Any]) -> tuple[GcsBackend, dict[str,
     timeout = _option(options, name, "timeout", (int, float), "a number of seconds")
     if timeout is not None and timeout <= 0:
         raise InvalidConfiguration("must be a positive number of seconds", option="timeout", disk=name)
+    retries = _option(options, name, "retries", int, "a whole number of retries")
+    if retries is not None and retries < 0:
+        raise InvalidConfiguration("must be 0 or more", option="retries", disk=name)
     chunk_size = _option(options, name, "chunk_size", int, "a number of bytes")
     chunk_size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
     if chunk_size < _GRANULE or chunk_size % _GRANULE:
@@ -90,8 +117,8 @@ def _build(name: str, options: Mapping[str, Any]) -> tuple[GcsBackend, dict[str,
         _option(options, name, flag, bool, "true or false")
 
     try:
-        import aiohttp
-        from gcsfs.core import GCSFileSystem
+        import aiohttp  # noqa: F401  # the transport needs both; a missing one is reported now
+        import gcsfs  # noqa: F401
     except ImportError as cause:
         raise DriverNotInstalled.for_extra("gcs", "the gcs driver", disk=name, cause=cause) from cause
 
@@ -100,13 +127,12 @@ def _build(name: str, options: Mapping[str, Any]) -> tuple[GcsBackend, dict[str,
         common["endpoint_url"] = endpoint
     if project is not None:
         common["project"] = project
-    if timeout is not None:
-        common["requests_timeout"] = aiohttp.ClientTimeout(total=float(timeout))
-    credential = os.fspath(key_file) if isinstance(key_file, os.PathLike) else key_file
+    common["retries"] = DEFAULT_RETRIES if retries is None else retries
+    common["timeout"] = DEFAULT_TIMEOUT if timeout is None else float(timeout)
     token = options.get("token")
     try:
-        fs = GCSFileSystem(token=token if token is not None else credential, **common)
-        signer = GCSFileSystem(token=credential, **common) if token is not None and credential is not None else None
+        fs = make_filesystem(token=token if token is not None else credential, **common)
+        signer = make_filesystem(token=credential, **common) if token is not None and credential is not None else None
     except Exception as cause:  # gcsfs raises whatever loading the credentials raised
         option = "key_file" if credential is not None else "token"
         raise InvalidConfiguration(f"the credentials could not be loaded: {_reason(cause)}",

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ...attributes import FileAttributes
-from ...disk import COMMON_OPTIONS, FilesystemAdapter, _names_the_disk
+from ...config import COMMON_OPTIONS
+from ...disk import FilesystemAdapter, _names_the_disk, _verb
 from ...errors import (
     FileNotFound,
     ReadOnlyDisk,
@@ -116,7 +117,7 @@ class S3FilesystemAdapter(FilesystemAdapter):
 
     # -- one HEAD instead of HEAD + ACL where visibility is not asked ---------------------
 
-    @_names_the_disk
+    @_verb(UnableToRetrieveMetadata)
     def size(self, path: str) -> int:
         """Size in bytes (one HEAD).
 
@@ -125,7 +126,7 @@ class S3FilesystemAdapter(FilesystemAdapter):
         """
         return int(self._light(path).size or 0)
 
-    @_names_the_disk
+    @_verb(UnableToRetrieveMetadata)
     def last_modified(self, path: str) -> datetime:
         """When the object was last written, as aware UTC (one HEAD).
 
@@ -137,7 +138,7 @@ class S3FilesystemAdapter(FilesystemAdapter):
             raise UnableToRetrieveMetadata.at(normalize(path), "S3 did not report a time")
         return modified
 
-    @_names_the_disk
+    @_verb(UnableToRetrieveMetadata)
     def mime_type(self, path: str) -> str:
         """The stored Content-Type, else a guess from the extension (one HEAD).
 

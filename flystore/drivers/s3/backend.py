@@ -37,9 +37,11 @@ class S3Backend(_S3Urls):
             self.client.create_bucket(**arguments)
         except Exception as cause:
             if _error_code(cause) in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                self._bucket_seen = True
                 return
             raise UnableToCreateDirectory.at("", f"could not create bucket {self.bucket!r}: {_reason(cause)}",
                                              cause=cause) from cause
+        self._bucket_seen = True
 
     def close(self) -> None:
         if self._closed:

@@ -9,7 +9,7 @@ from typing import Any
 from ...errors import StorageError
 from ..generic import DIRECTORY_MARKER, TEMP_PREFIX, FsspecBackend
 from .common import MiB, _params_for
-from .errors import _fail
+from .errors import _error_code, _fail
 from .fast_path import _DirectRequests
 
 # What a server-side copy may carry (metadata and Content-Type are copied from the source).
@@ -93,6 +93,8 @@ class _S3Base(FsspecBackend):
         # After a direct attempt failed, botocore retries with the attempts that are left.
         self._fallback = fallback_client if fallback_client is not None else client
         self.retries = retries
+        # Set once the bucket is known to exist; until then a 404 on a key asks whether the bucket is there.
+        self._bucket_seen = False
 
     # -- keys -------------------------------------------------------------------------
 
@@ -109,6 +111,29 @@ class _S3Base(FsspecBackend):
     def _hidden(path: str) -> bool:
         name = path.rsplit("/", 1)[-1]
         return name == DIRECTORY_MARKER or name.startswith(TEMP_PREFIX)
+
+    # -- the bucket ------------------------------------------------------------------------
+
+    def _check_bucket(self, error: type[StorageError], path: str) -> None:
+        """After a key answered 404: one HEAD on the bucket, so a missing bucket is not a missing file.
+
+        A bucket that exists is checked once per disk.
+
+        Raises:
+            error: the bucket does not exist, or asking failed.
+        """
+        if self._bucket_seen:
+            return
+        params = {k: v for k, v in self._small_params.items() if k == "ExpectedBucketOwner"}
+        try:
+            self.client.head_bucket(Bucket=self.bucket, **params)
+        except Exception as cause:
+            code = _error_code(cause)
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                raise error.at(path, f"the bucket {self.bucket!r} does not exist", cause=cause) from cause
+            if code not in ("403", "AccessDenied", "Forbidden"):  # 403: not allowed to ask; the key's 404 stands
+                _fail(cause, error, path, missing_is=None)
+        self._bucket_seen = True
 
     # -- the direct path ----------------------------------------------------------------
 

@@ -43,16 +43,21 @@ class _S3Reading(_S3Base):
                 self._direct_failed(cause, error, path)
             else:
                 if response.status_code == 200:
+                    self._bucket_seen = True
                     return direct.head_fields(response.headers)
                 if response.status_code == 404:
+                    self._check_bucket(error, path)
                     return None
                 self._direct_missed(response.status_code)
         try:
-            return cast("dict[str, Any]", client.head_object(Bucket=self.bucket, Key=key, **self._head_params))
+            found = cast("dict[str, Any]", client.head_object(Bucket=self.bucket, Key=key, **self._head_params))
         except Exception as cause:
             if _error_code(cause) in _MISSING_CODES:
+                self._check_bucket(error, path)
                 return None
             _fail(cause, error, path, missing_is=None)
+        self._bucket_seen = True
+        return found
 
     def _head(self, path: str, error: type[StorageError]) -> dict[str, Any]:
         """One HEAD; FileNotFound for a missing key, a marker or a directory."""

@@ -115,7 +115,8 @@ class _S3Writing(_S3Multipart, _S3Reading):
         self._multipart(path, key, params, bodies(), self.max_concurrency)
 
     def delete(self, path: str) -> bool:
-        if not self.file_exists(path):
+        # S3 deletes a missing key without complaint: the HEAD tells whether there was a file.
+        if self._head_response(path, UnableToDeleteFile) is None:
             return False
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self._root_key + path, **self._small_params)
