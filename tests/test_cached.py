@@ -376,3 +376,42 @@ def test_disk_fs_works_through_the_cache(tmp_path: Path) -> None:
     assert disk.fs.ls("dir", detail=False) == ["dir/data.csv"]
     disk.fs.rm("dir/data.csv")
     assert not disk.fs.exists("dir/data.csv") and not disk.file_exists("dir/data.csv")
+
+
+def test_redis_by_host_port_db_and_password_with_one_pooled_connection(tmp_path: Path) -> None:
+    import redis
+
+    from tests.services import free_port, require_executable, spawned
+
+    executable = require_executable("redis-server")
+    port = free_port()
+    argv = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", str(tmp_path), "--requirepass", "s3cret"]
+    with spawned(argv, port, tmp_path / "redis.log"):
+        base = StorageManager({"disks": {"m": {"driver": "memory"}}}).disk("m")
+        disk = CachedFilesystemAdapter(base, "redis", 60, host="127.0.0.1", port=port, db=3, password="s3cret")
+        observer = redis.Redis(host="127.0.0.1", port=port, password="s3cret", db=3)
+        before = int(observer.info("stats")["total_connections_received"])
+        disk.put("a.txt", "pooled")
+        for _ in range(200):
+            assert disk.get("a.txt") == b"pooled"
+        assert int(observer.info("stats")["total_connections_received"]) - before == 1  # one pooled connection
+        assert observer.dbsize() > 0  # the entries are in db 3
+        assert disk.cache_stats()["hits"] == 199
+        wrong = CachedFilesystemAdapter(base, "redis", 60, host="127.0.0.1", port=port, db=3, password="nope")
+        with pytest.warns(CacheUnavailableWarning):
+            assert wrong.get("a.txt") == b"pooled"
+        wrong.close()
+        disk.close()
+        observer.close()
+
+
+def test_evictions_show_in_cache_stats() -> None:
+    base = StorageManager({"disks": {"m": {"driver": "memory"}}}).disk("m")
+    disk = CachedFilesystemAdapter(base, "memory", 60, max_bytes=10_000)
+    for number in range(20):
+        disk.put(f"f{number}", os.urandom(1000))
+        disk.get(f"f{number}")
+    stats = disk.cache_stats()
+    assert stats["evictions"] >= 10 and stats["bytes"] <= 10_000
+    assert all(disk.get(f"f{number}") == base.get(f"f{number}") for number in range(20))
