@@ -279,3 +279,22 @@ class TestCDNS3Disk(DiskContract):
         client = raw_client(s3_endpoint)
         remove_bucket(client, bucket)
         client.close()
+
+
+def test_a_full_batch_that_fails_never_fails_the_write() -> None:
+    reported: list[BaseException] = []
+    up = threading.Event()
+
+    def purge(paths: list[str]) -> None:
+        if not up.is_set():
+            raise ConnectionError("down")
+
+    disk = CDNFilesystemAdapter(memory_origin(), "https://cdn.example.com", True, purge=purge, batch_size=2,
+                                batch_window=0, retries=1, retry_delay=0.01, on_error=reported.append)
+    disk.put("a.txt", "1")
+    disk.put("b.txt", "2")  # fills the batch: the send fails, the write does not
+    assert disk.get("b.txt") == b"2" and len(reported) == 1
+    assert disk.invalidator is not None and disk.invalidator.pending == ["/a.txt", "/b.txt"]
+    up.set()
+    disk.close()
+    assert disk.invalidator.pending == []

@@ -125,8 +125,9 @@ class Invalidator:
     def add(self, paths: Sequence[str]) -> None:
         """Queue ``paths``; a full batch is sent at once, otherwise within ``batch_window``.
 
-        Raises:
-            CDNInvalidationFailed: a full batch failed every retry (it stays queued).
+        Never raises: the write that queued the paths has already happened, so a
+        full batch that fails every retry stays queued and is reported (``on_error``
+        or the ``flystore.cdn`` log) instead.
         """
         with self._lock:
             for path in paths:
@@ -137,7 +138,16 @@ class Invalidator:
                 self._timer.daemon = True
                 self._timer.start()
         if full:
-            self.flush(only_full=True)
+            try:
+                self.flush(only_full=True)
+            except CDNInvalidationFailed as error:
+                self._report(error)
+
+    def _report(self, error: CDNInvalidationFailed) -> None:
+        if self.on_error is not None:
+            self.on_error(error)
+        else:
+            log.error("%s", error)
 
     def _timed_flush(self) -> None:
         with self._lock:
@@ -145,10 +155,7 @@ class Invalidator:
         try:
             self.flush()
         except CDNInvalidationFailed as error:
-            if self.on_error is not None:
-                self.on_error(error)
-            else:
-                log.error("%s", error)
+            self._report(error)
             with self._lock:
                 if not self._closed and self._pending and self._timer is None:
                     self._timer = threading.Timer(self.batch_window, self._timed_flush)
