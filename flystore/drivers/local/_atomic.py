@@ -62,7 +62,7 @@ def create_temp(backend: LocalBackend, path: str, error: type[StorageError]) -> 
         StorageError: of class ``error``: the name is too long, a file is in the way,
             or the filesystem refused.
     """
-    reason = backend.jail.too_long(path)
+    reason = backend.jail.too_long(path, writing=True)
     if reason is not None:
         raise error.at(path, reason)
     full = backend.jail.full(path)

@@ -25,7 +25,7 @@ import stat as stat_module
 
 from ...errors import FileNotFound, PathTraversalDetected
 
-__all__ = ["DIRECTORY_FLAGS", "Jail", "LINK_REASON"]
+__all__ = ["DIRECTORY_FLAGS", "Jail", "LINK_REASON", "TEMP_NAME_BYTES"]
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -33,6 +33,9 @@ _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 #: Opening a directory inside the jail: never through a link, never a non-directory.
 DIRECTORY_FLAGS = os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC
 LINK_REASON = "the path crosses a symbolic link; links are not followed"
+
+#: Bytes a write reserves for its temporary file's name (``.flystore-tmp-<pid>-<n>``).
+TEMP_NAME_BYTES = 64
 
 # Longest path (in characters) that cannot break NAME_MAX = 255 bytes even at 4 UTF-8 bytes a character.
 _SURELY_SHORT = 63
@@ -71,16 +74,25 @@ class Jail:
 
     # -- lengths ---------------------------------------------------------------------
 
-    def too_long(self, path: str) -> str | None:
-        """Why the filesystem cannot hold ``path``, or None when it can."""
+    def too_long(self, path: str, *, writing: bool = False) -> str | None:
+        """Why the filesystem cannot hold ``path``, or None when it can.
+
+        ``writing`` also makes room for the temporary file written beside the
+        target: its name takes up to ``TEMP_NAME_BYTES`` bytes.
+        """
         if len(path) <= _SURELY_SHORT:
             return None
         encoded = path.encode("utf-8", "surrogateescape")
+        length = self._prefix_bytes + len(encoded)
+        if writing:
+            last = len(encoded) - encoded.rfind(b"/") - 1
+            length += max(TEMP_NAME_BYTES - last, 0)
         # PATH_MAX counts the terminating NUL.
-        if self._prefix_bytes + len(encoded) >= self.path_max:
+        if length >= self.path_max:
+            room = " (writes keep room for a temporary file's name)" if writing else ""
             return (
                 f"the path is too long for this filesystem ({self._prefix_bytes + len(encoded)} bytes "
-                f"with the root; at most {self.path_max - 1})"
+                f"with the root; at most {self.path_max - 1}{room})"
             )
         for segment in encoded.split(b"/"):
             if len(segment) > self.name_max:

@@ -343,7 +343,7 @@ class LocalBackend(Backend):
             if found is not None and stat_module.S_ISLNK(found.st_mode):
                 raise PathTraversalDetected.at(source, _FILE_LINK_REASON)
             raise FileNotFound.at(source, "no file exists at this path")
-        reason = self.jail.too_long(destination)
+        reason = self.jail.too_long(destination, writing=True)
         if reason is not None:
             raise UnableToMoveFile.between(source, destination, reason)
         full_destination = self.jail.full(destination)
