@@ -415,3 +415,65 @@ def test_evictions_show_in_cache_stats() -> None:
     stats = disk.cache_stats()
     assert stats["evictions"] >= 10 and stats["bytes"] <= 10_000
     assert all(disk.get(f"f{number}") == base.get(f"f{number}") for number in range(20))
+
+
+class StallingBackend(DecoratedBackend):
+    """Reads the old bytes, then waits: a read that overlaps a write, made deterministic."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.stall = False
+        self.read_done = threading.Event()
+        self.release = threading.Event()
+
+    def read(self, path: str) -> bytes:
+        data = self.inner.read(path)
+        if self.stall:
+            self.read_done.set()
+            self.release.wait(10)
+        return data
+
+
+def test_a_read_that_raced_a_write_is_not_stored() -> None:
+    base = StorageManager({"disks": {"m": {"driver": "memory"}}}).disk("m")
+    stalling = StallingBackend(base.backend)
+    disk = CachedFilesystemAdapter(FilesystemAdapter(stalling, name="m"), "memory", None)
+    disk.put("a.txt", "old")
+    stalling.stall = True
+    seen: list[bytes] = []
+    reader = threading.Thread(target=lambda: seen.append(disk.get("a.txt")))
+    reader.start()
+    assert stalling.read_done.wait(10)
+    stalling.stall = False
+    disk.put("a.txt", "new")  # lands while the reader holds the old bytes
+    stalling.release.set()
+    reader.join()
+    assert seen == [b"old"]  # that reader began before the write: old bytes are fair for it
+    assert disk.get("a.txt") == b"new"  # but they were not cached
+
+
+def test_filesystem_entries_are_whole_or_absent_under_concurrent_writers(tmp_path: Path) -> None:
+    store = FilesystemStore("ns:", str(tmp_path), max_bytes=64 * 1024 * 1024)
+    values = [bytes([number]) * (number * 20_000 + 1) for number in range(1, 5)]
+    stop = threading.Event()
+    torn: list[int] = []
+
+    def writer(value: bytes) -> None:
+        while not stop.is_set():
+            store.set("shared", value)
+
+    def reader() -> None:
+        for _ in range(400):
+            got = store.get("shared")
+            if got is not None and got not in values:
+                torn.append(len(got))
+
+    writers = [threading.Thread(target=writer, args=(value,)) for value in values]
+    for thread in writers:
+        thread.start()
+    reader()
+    stop.set()
+    for thread in writers:
+        thread.join()
+    assert torn == []
+    assert [name for name in tmp_path.rglob("*.tmp")] == []
