@@ -477,3 +477,14 @@ def test_filesystem_entries_are_whole_or_absent_under_concurrent_writers(tmp_pat
         thread.join()
     assert torn == []
     assert [name for name in tmp_path.rglob("*.tmp")] == []
+
+
+def test_the_redis_store_without_the_redis_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flystore import DriverNotInstalled
+
+    monkeypatch.setitem(sys.modules, "redis", None)  # what an environment without the package looks like
+    manager = StorageManager({"disks": {"m": {"driver": "memory"},
+                                        "c": {"driver": "cached", "disk": "m", "store": "redis"}}})
+    with pytest.raises(DriverNotInstalled) as caught:
+        manager.disk("c")
+    assert 'flystore[redis]' in str(caught.value) and caught.value.disk == "c"
