@@ -6,6 +6,10 @@ disks never share files, and every fake starts empty) and ``exists`` must not
 grow with the number of files. So this store keeps its own dict of files plus
 a count of entries under every directory, which makes file and directory
 existence O(1). ``disk.fs`` still exposes it to fsspec consumers.
+
+Names have no length limit here (object-store keys have no segment limit
+either), so no verb can fail on a long name; the local driver, bound by its
+filesystem, treats such names as missing and refuses to write them.
 """
 
 from __future__ import annotations
