@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import stat
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,9 +83,9 @@ def test_absolute_and_climbing_paths_stay_inside(disk: LocalFilesystemAdapter, t
 def test_a_write_in_flight_is_invisible_and_atomic(disk: LocalFilesystemAdapter) -> None:
     disk.put("doc.txt", "old")
     started, release = threading.Event(), threading.Event()
-    seen: list[object] = []
+    seen: list[Any] = []
 
-    def slow_chunks():  # type: ignore[no-untyped-def]
+    def slow_chunks() -> Iterator[bytes]:
         yield b"new "
         started.set()
         release.wait(5)
@@ -105,7 +107,7 @@ def test_a_write_in_flight_is_invisible_and_atomic(disk: LocalFilesystemAdapter)
 
 
 def test_a_failed_write_removes_its_temporary_file(disk: LocalFilesystemAdapter) -> None:
-    def broken():  # type: ignore[no-untyped-def]
+    def broken() -> Iterator[bytes]:
         yield b"partial"
         raise RuntimeError("source failed")
 
@@ -201,3 +203,38 @@ def test_fsync_option_still_writes(tmp_path: Path) -> None:
     disk = LocalFilesystemAdapter(tmp_path / "r", fsync=True)
     disk.put("x", b"durable")
     assert disk.get("x") == b"durable"
+
+
+def test_the_local_adapter_lives_beside_its_backend_and_the_disk_imports_no_driver() -> None:
+    import ast
+    import importlib
+
+    import flystore
+    import flystore.disk
+    from flystore.drivers import local
+    from flystore.registry import BUILTIN_DRIVERS
+
+    assert LocalFilesystemAdapter.__module__ == "flystore.drivers.local.adapter"
+    assert flystore.LocalFilesystemAdapter is local.LocalFilesystemAdapter
+    assert not hasattr(flystore.disk, "LocalFilesystemAdapter")
+    tree = ast.parse(Path(flystore.disk.__file__).read_text())
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert not [name for name in imported if "drivers" in name]
+    module, _, function = BUILTIN_DRIVERS["local"][0].partition(":")
+    assert getattr(importlib.import_module(module), function) is local.create
+    package = Path(local.__file__).parent
+    for source in package.glob("*.py"):
+        assert len(source.read_text().splitlines()) <= 400, source.name
+
+
+def test_delete_directory_of_a_link_with_listeners_lists_nothing_outside(
+    disk: LocalFilesystemAdapter, outside: Path
+) -> None:
+    deleted: list[str] = []
+    disk.on("file_deleted", deleted.append)
+    disk.put("kept.txt", "k")
+    os.symlink(outside, Path(disk.root) / "link-dir")
+    with pytest.raises(PathTraversalDetected):
+        disk.delete_directory("link-dir")
+    assert deleted == [] and (outside / "secret.txt").exists()
