@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -101,6 +102,11 @@ WRITES: dict[str, Callable[[FilesystemAdapter], object]] = {
     "delete_directory": lambda d: d.delete_directory("docs"),
     "set_visibility": lambda d: d.set_visibility("docs/a.txt", "private"),
     "make_directory": lambda d: d.make_directory("docs/new"),
+    "prepend": lambda d: d.prepend("docs/a.txt", "changed"),
+    "put_json": lambda d: d.put_json("docs/a.txt", {"changed": True}),
+    "put_file_as": lambda d: d.put_file_as("docs", io.BytesIO(b"changed"), "a.txt"),
+    "fs_pipe": lambda d: d.fs.pipe_file("docs/a.txt", b"changed"),
+    "fs_rm": lambda d: d.fs.rm_file("docs/a.txt"),
 }
 
 
