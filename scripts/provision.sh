@@ -25,7 +25,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # cannot be found. Future needs, kept disabled until a test uses them:
 #   APT_NEEDS+=("sshd:openssh-server")         # OpenSSH as a second SFTP target
 # Node.js and npm run Azurite; most machines have them, a bare one gets Debian's.
-APT_NEEDS=("node:nodejs" "npm:npm" "redis-server:redis-server")
+APT_NEEDS=("node:nodejs" "npm:npm" "redis-server:redis-server" "clamd:clamav-daemon")
 if [[ -n "${FLYSTORE_APT_NEEDS:-}" ]]; then
     read -r -a _extra <<<"${FLYSTORE_APT_NEEDS}"
     APT_NEEDS+=("${_extra[@]}")
