@@ -274,3 +274,15 @@ def test_bad_options_are_refused_by_name(tmp_path: Path) -> None:
         with pytest.raises(InvalidConfiguration) as caught:
             Cache(backend, config)
         assert caught.value.option == option
+
+
+def test_a_function_calling_itself_with_the_same_key_does_not_deadlock() -> None:
+    cache = Cache()
+    depth: list[int] = []
+
+    @cache.cached(key_func=lambda n: "same-key")
+    def recursive(n: int) -> int:
+        depth.append(n)
+        return n if n == 0 else recursive(n - 1) + 1
+
+    assert recursive(3) == 3 and depth == [3, 2, 1, 0]

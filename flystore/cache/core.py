@@ -24,9 +24,10 @@ _MISS = object()
 class _Flight:
     """One computation in progress that concurrent callers of the same key wait for."""
 
-    __slots__ = ("done", "error", "value")
+    __slots__ = ("done", "error", "owner", "value")
 
     def __init__(self) -> None:
+        self.owner = threading.get_ident()
         self.done = threading.Event()
         self.value: Any = None
         self.error: BaseException | None = None
@@ -224,6 +225,8 @@ class Cache:
             leader = flight is None
             if flight is None:
                 flight = self._flights[key] = _Flight()
+        if not leader and flight.owner == threading.get_ident():
+            return compute()  # the function calls itself with the same key: waiting would deadlock
         if not leader:
             flight.done.wait()
             if flight.error is not None:
