@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from ...config import reject_unknown_options
+from ...config import apply_aliases, reject_unknown_options
 from ...disk import FilesystemAdapter
 from ...errors import (
     DriverNotInstalled,
@@ -19,7 +19,16 @@ from ...errors import (
 from ...paths import normalize
 from .backend import AzureBackend
 from .blobs import TIERS, _canonical_tier
-from .options import AZURE_OPTIONS, DEFAULT_BLOCK_SIZE, DEFAULT_MAX_CONCURRENCY, _validated
+from .options import (
+    AZURE_ALIASES,
+    AZURE_OPTIONS,
+    DEFAULT_BLOCK_SIZE,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    _check_account_key,
+    _validated,
+)
 
 __all__ = ["AzureBlobStorageAdapter", "create"]
 
@@ -40,8 +49,8 @@ class AzureBlobStorageAdapter(FilesystemAdapter):
         create_container: create the container when the disk is built, if missing.
         block_size: bytes per block for streamed uploads and ranged reads (default 4 MiB).
         max_concurrency: blocks uploaded at once while streaming (default 2).
-        timeout: connection and read timeout in seconds for every request.
-        retries: how many times a failed request is retried (Azure SDK default when unset).
+        timeout: connection and read timeout in seconds for every request attempt (default 3).
+        retries: how many times a failed request is retried, with a short backoff (default 2).
         name: the disk's name.
         manager: the manager the disk belongs to.
         **options: the common disk options (``signing_key``, ``serve_prefix``, ...).
@@ -72,6 +81,14 @@ class AzureBlobStorageAdapter(FilesystemAdapter):
         manager: Any = None,
         **options: Any,
     ) -> None:
+        # Direct construction takes the seed's spellings too (``create`` renamed them already).
+        for alias, canonical, given in (("base_path", "prefix", prefix), ("key", "account_key", account_key)):
+            if alias in options and given:
+                raise InvalidConfiguration(
+                    f"'{alias}' is another name for '{canonical}'; give one of them, not both", option=alias, disk=name
+                )
+        prefix = options.pop("base_path", prefix)
+        account_key = options.pop("key", account_key)
         reject_unknown_options(name, options, frozenset())
         settings = _validated(
             name,
@@ -93,12 +110,20 @@ class AzureBlobStorageAdapter(FilesystemAdapter):
         except ImportError as cause:
             raise DriverNotInstalled.for_extra("azure", "the azure driver", disk=name, cause=cause) from cause
 
-        client_options: dict[str, Any] = {}
-        if timeout is not None:
-            client_options["connection_timeout"] = timeout
-            client_options["read_timeout"] = timeout
-        if retries is not None:
-            client_options["retry_total"] = retries
+        from azure.storage.blob.aio import ExponentialRetry
+
+        # The SDK's own default waits 15 s before the first retry and retries 10 times (82 s to fail
+        # on a closed port); this policy fails within (retries + 1) * timeout plus a few seconds.
+        attempts = DEFAULT_RETRIES if retries is None else retries
+        seconds = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+        client_options: dict[str, Any] = {
+            "connection_timeout": seconds,
+            "read_timeout": seconds,
+            "retry_policy": ExponentialRetry(
+                initial_backoff=0.25, increment_base=1.2, retry_total=attempts,  # type: ignore[arg-type]
+                random_jitter_range=0.25,  # type: ignore[arg-type]
+            ),
+        }
         try:
             if connection_string:
                 client = BlobServiceClient.from_connection_string(connection_string, **client_options)
@@ -114,6 +139,13 @@ class AzureBlobStorageAdapter(FilesystemAdapter):
             option = "connection_string" if connection_string else "endpoint"
             raise InvalidConfiguration(f"Azure cannot use it: {cause}", option=option, disk=name) from cause
         key = account_key or getattr(client.credential, "account_key", None)
+        if connection_string and key:
+            try:
+                _check_account_key(name, key)
+            except InvalidConfiguration as bad:
+                raise InvalidConfiguration(
+                    f"its AccountKey {bad.reason}", option="connection_string", disk=name
+                ) from bad.__cause__
 
         # adlfs gets the same client, so disk I/O and the fsspec view share one connection pool.
         fs = adlfs.AzureBlobFileSystem(
@@ -199,7 +231,13 @@ class AzureBlobStorageAdapter(FilesystemAdapter):
 
 
 def create(name: str, options: dict[str, Any], manager: Any) -> AzureBlobStorageAdapter:
-    """Build an azure disk from its configuration (``options`` without ``driver``)."""
+    """Build an azure disk from its configuration (``options`` without ``driver``).
+
+    Raises:
+        InvalidConfiguration: an unknown option, both spellings of one, or a bad value.
+        DriverNotInstalled: adlfs / azure-storage-blob are missing.
+    """
+    options = apply_aliases(name, options, AZURE_ALIASES)
     reject_unknown_options(name, options, AZURE_OPTIONS)
     if not options.get("container"):
         raise InvalidConfiguration("the azure driver needs 'container'", option="container", disk=name)

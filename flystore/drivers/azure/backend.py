@@ -32,7 +32,7 @@ from ...errors import (
 from ..generic import DIRECTORY_MARKER, FsspecBackend, translate_errors
 from .blobs import TIERS, _attributes, _canonical_tier, _describe, _error_code, _is_folder_blob
 from .listing import _list_contents
-from .options import DEFAULT_BLOCK_SIZE, DEFAULT_MAX_CONCURRENCY
+from .options import DEFAULT_BLOCK_SIZE, DEFAULT_MAX_CONCURRENCY, METADATA_LIMIT
 from .readers import _BlobReader
 from .sas import _temporary_upload_url, _temporary_url
 from .uploads import _SINGLE_PUT_LIMIT, _BlockWriter, _settings_with_md5, _upload_settings
@@ -60,6 +60,7 @@ class AzureBackend(FsspecBackend):
     """
 
     unsupported = frozenset({"visibility"})
+    metadata_limit = METADATA_LIMIT
 
     def __init__(
         self,
@@ -202,9 +203,13 @@ class AzureBackend(FsspecBackend):
     # -- existence -----------------------------------------------------------------
 
     def file_exists(self, path: str) -> bool:
+        return self._is_file(path, UnableToCheckExistence)
+
+    def _is_file(self, path: str, error: type[StorageError]) -> bool:
+        """Whether a file is at ``path``; asked on behalf of a verb, so a failure is that verb's ``error``."""
         if not path or self._is_marker(path):
             return False
-        with self._errors(UnableToCheckExistence, path, missing_is=UnableToCheckExistence):
+        with self._errors(error, path, missing_is=error):
             properties = self._call(self._properties, self._blob(path))
         return properties is not None and not _is_folder_blob(properties.metadata)
 
@@ -321,7 +326,7 @@ class AzureBackend(FsspecBackend):
         if not path:
             return
         with self._errors(UnableToCreateDirectory, path, missing_is=UnableToCreateDirectory):
-            if self.file_exists(path):
+            if self._is_file(path, UnableToCreateDirectory):
                 raise UnableToCreateDirectory.at(path, "a file exists at this path")
             marker = self._container_client.get_blob_client(self._blob(f"{path}/{DIRECTORY_MARKER}"))
             self._call(marker.upload_blob, b"", overwrite=True)
@@ -345,7 +350,7 @@ class AzureBackend(FsspecBackend):
         return True
 
     def copy(self, source: str, destination: str, options: WriteOptions) -> None:
-        if not self.file_exists(source):
+        if not self._is_file(source, UnableToCopyFile):
             raise FileNotFound.at(source, "no file exists at this path")
         self._refuse_directory_for(destination, UnableToCopyFile)
         try:
@@ -355,7 +360,7 @@ class AzureBackend(FsspecBackend):
             raise UnableToCopyFile.between(source, destination, error.reason) from error.__cause__
 
     def move(self, source: str, destination: str, options: WriteOptions) -> None:
-        if not self.file_exists(source):
+        if not self._is_file(source, UnableToMoveFile):
             raise FileNotFound.at(source, "no file exists at this path")
         self._refuse_directory_for(destination, UnableToMoveFile)
         try:
@@ -382,7 +387,7 @@ class AzureBackend(FsspecBackend):
         canonical = _canonical_tier(tier)
         if canonical is None:
             raise UnableToWriteFile.at(path, f"unknown access tier {tier!r}; use one of {', '.join(TIERS)}")
-        if not self.file_exists(path):
+        if not self._is_file(path, UnableToWriteFile):
             raise FileNotFound.at(path, "no file exists at this path")
         extra = {"rehydrate_priority": rehydrate_priority} if rehydrate_priority else {}
         with self._errors(UnableToWriteFile, path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +29,14 @@ AZURE_OPTIONS = frozenset(
     }
 )
 
+#: The seed's (and Laravel packages') spellings, accepted as they are written.
+AZURE_ALIASES = {"base_path": "prefix", "key": "account_key"}
+#: Retries after the first attempt, and seconds to connect and to wait for each read, by default:
+#: a dead endpoint fails within (retries + 1) * timeout plus about 3 s of backoff.
+DEFAULT_RETRIES = 2
+DEFAULT_TIMEOUT = 3.0
+#: Azure holds at most 8 KiB of metadata per blob (names plus values).
+METADATA_LIMIT = 8 * 1024
 DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
 DEFAULT_MAX_CONCURRENCY = 2
 _MIN_BLOCK_SIZE = 64 * 1024
@@ -62,6 +72,8 @@ def _validated(name: str, **options: Any) -> dict[str, Any]:
         )
     if options["account_key"] and options["sas_token"]:
         raise InvalidConfiguration("give account_key or sas_token, not both", option="sas_token", disk=name)
+    if options["account_key"]:
+        _check_account_key(name, options["account_key"])
     endpoint = options["endpoint"]
     if endpoint is not None and (not isinstance(endpoint, str) or urlsplit(endpoint).scheme not in ("http", "https")):
         raise InvalidConfiguration("must be an http(s) URL of the blob service", option="endpoint", disk=name)
@@ -88,3 +100,22 @@ def _validated(name: str, **options: Any) -> dict[str, Any]:
     if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
         raise InvalidConfiguration("must be a whole number of at least 0", option="retries", disk=name)
     return {"prefix": prefix}
+
+
+def _check_account_key(name: str, key: Any) -> None:
+    """An account key is base64 (Azure signs with its decoded bytes): refuse anything else now,
+    not at the first request.
+
+    Raises:
+        InvalidConfiguration: the key is not a string of valid base64.
+    """
+    if not isinstance(key, str):
+        raise InvalidConfiguration(f"must be a string, not {type(key).__name__}", option="account_key", disk=name)
+    try:
+        decoded = base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError) as cause:
+        raise InvalidConfiguration(
+            "is not valid base64 (copy the key exactly as the Azure portal shows it)", option="account_key", disk=name
+        ) from cause
+    if not decoded:
+        raise InvalidConfiguration("is empty", option="account_key", disk=name)

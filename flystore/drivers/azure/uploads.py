@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...attributes import WriteOptions
-from ...errors import UnableToWriteFile
+from ...errors import InvalidMetadata, UnableToWriteFile
 from ..generic import DIRECTORY_MARKER
 from .blobs import _CONTENT_OPTIONS, _RESERVED_METADATA, TIERS, _canonical_tier
 
@@ -40,6 +40,31 @@ def _guess_mimetype(path: str) -> str:
     return guessed or "application/octet-stream"
 
 
+def _check_metadata(path: str, metadata: Mapping[str, str]) -> None:
+    """Refuse metadata Azure would change or refuse: names are C# identifiers, compared without case.
+
+    Raises:
+        InvalidMetadata: naming the first key (or value) Azure cannot store as it is.
+    """
+    seen: dict[str, str] = {}
+    for key, value in metadata.items():
+        if not _METADATA_NAME.match(key) or key.lower() in _RESERVED_METADATA:
+            raise InvalidMetadata.at(
+                path,
+                f"metadata name {key!r} is not allowed on Azure: use letters, digits and underscores, "
+                "not starting with a digit (and not is_directory/hdi_isfolder)",
+            )
+        other = seen.setdefault(key.lower(), key)
+        if other != key:
+            raise InvalidMetadata.at(path, f"metadata names {other!r} and {key!r} are the same name on Azure")
+        if not _METADATA_VALUE.match(value):
+            raise InvalidMetadata.at(
+                path,
+                f"metadata value of {key!r} must be printable ASCII without surrounding spaces "
+                "(Azure sends metadata as HTTP headers)",
+            )
+
+
 def _upload_settings(backend: AzureBackend, path: str, options: WriteOptions) -> dict[str, Any]:
     """Validated keyword arguments every upload of ``path`` carries (no Content-MD5 yet)."""
     unknown = set(options.extra) - _WRITE_EXTRAS
@@ -51,19 +76,7 @@ def _upload_settings(backend: AzureBackend, path: str, options: WriteOptions) ->
         )
     if backend._is_marker(path):
         raise UnableToWriteFile.at(path, f"{DIRECTORY_MARKER!r} is reserved for directory markers")
-    for key, value in options.metadata.items():
-        if not _METADATA_NAME.match(key) or key.lower() in _RESERVED_METADATA:
-            raise UnableToWriteFile.at(
-                path,
-                f"metadata name {key!r} is not allowed on Azure: use letters, digits and underscores, "
-                "not starting with a digit (and not is_directory/hdi_isfolder)",
-            )
-        if not _METADATA_VALUE.match(value):
-            raise UnableToWriteFile.at(
-                path,
-                f"metadata value of {key!r} must be printable ASCII without surrounding spaces "
-                "(Azure sends metadata as HTTP headers)",
-            )
+    _check_metadata(path, options.metadata)
     settings: dict[str, Any] = {
         "content_type": options.mimetype or _guess_mimetype(path),
     }

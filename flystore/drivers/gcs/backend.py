@@ -170,7 +170,9 @@ class GcsBackend(_GcsUploads, _GcsSigning):
     def create_directory(self, path: str, options: WriteOptions) -> None:
         if not path:
             return
-        if self.file_exists(path):
+        with self._translated(UnableToCreateDirectory, path):
+            blocked = self._get_object(path) is not None
+        if blocked:
             raise UnableToCreateDirectory.at(path, "a file exists at this path")
         marker = WriteOptions(mimetype="application/x-flystore-directory")
         with self._translated(UnableToCreateDirectory, path):

@@ -19,6 +19,10 @@ class _GcsBase(FsspecBackend):
     (``uploads.py``) and signed URLs (``signing.py``) are mixins over this class.
     """
 
+    #: GCS holds at most 8 KiB of custom metadata per object (keys plus values); flystore's
+    #: visibility record (``flystore-visibility: private``, 27 bytes) is kept out of the user's share.
+    metadata_limit = 8 * 1024 - 32
+
     def __init__(
         self,
         fs: Any,
@@ -132,6 +136,17 @@ class _GcsBase(FsspecBackend):
             raise
         self._bucket_seen = True
         return False
+
+    def _refuse_directory(self, path: str, error: type[StorageError]) -> None:
+        """Refuse a write over a directory, failing as ``error`` (not as an existence check).
+
+        Raises:
+            error: a directory is at ``path``, or asking failed.
+        """
+        with self._translated(error, path):
+            page = next(self._pages(self._directory_prefix(path), None, max_results=1))
+        if page.get("items") or page.get("prefixes"):
+            raise error.at(path, "a directory exists at this path")
 
     def _require_object(self, path: str, error: type[StorageError]) -> dict[str, Any]:
         with self._translated(error, path):

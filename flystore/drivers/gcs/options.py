@@ -34,7 +34,12 @@ _GCS_OPTIONS = frozenset(
     }
 )
 #: The seed's (and Laravel packages') spellings, accepted as they are written.
-GCS_ALIASES = {"credentials_path": "key_file", "base_path": "prefix", "path_prefix": "prefix"}
+GCS_ALIASES = {
+    "credentials_path": "key_file",
+    "key_file_path": "key_file",
+    "base_path": "prefix",
+    "path_prefix": "prefix",
+}
 _CREDENTIAL_TYPES = ("service_account", "authorized_user")
 
 

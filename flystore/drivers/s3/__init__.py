@@ -31,20 +31,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...disk import COMMON_OPTIONS
 from .adapter import S3FilesystemAdapter
 from .backend import S3Backend
 from .common import MiB as MiB
 from .options import S3_OPTIONS as S3_OPTIONS
-from .options import _option_error
+from .options import S3_ALIASES as S3_ALIASES
 
 __all__ = ["S3Backend", "S3FilesystemAdapter", "create"]
 
 
 def create(name: str, options: dict[str, Any], manager: Any) -> S3FilesystemAdapter:
-    """``{"driver": "s3", "bucket": ..., ...}`` (see ``S3_OPTIONS``)."""
-    unknown = set(options) - S3_OPTIONS - COMMON_OPTIONS
-    if unknown:
-        raise _option_error(name, sorted(unknown)[0], "unknown option for the s3 driver")
+    """``{"driver": "s3", "bucket": ..., ...}`` (see ``S3_OPTIONS`` and the aliases in ``S3_ALIASES``).
+
+    Raises:
+        InvalidConfiguration: an unknown option, both spellings of one, or a bad value.
+        DriverNotInstalled: botocore or s3fs is missing.
+    """
     settings = {key: value for key, value in options.items() if key not in ("name", "driver")}
     return S3FilesystemAdapter(name=name, manager=manager, **settings)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ...errors import StorageError
 from ..generic import DIRECTORY_MARKER, TEMP_PREFIX, FsspecBackend
-from .common import MiB, _params_for
+from .common import METADATA_LIMIT, MiB, _params_for
 from .errors import _error_code, _fail
 from .fast_path import _DirectRequests
 
@@ -34,6 +34,7 @@ class _S3Base(FsspecBackend):
     """The state every part of :class:`S3Backend` shares (see ``S3Backend`` for the arguments)."""
 
     name = "s3"
+    metadata_limit = METADATA_LIMIT
     max_copy_size = 5 * 1024 * MiB  # larger objects are copied part by part ...
     copy_part_size = 256 * MiB  # ... in parts of this size
 

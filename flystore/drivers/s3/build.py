@@ -6,13 +6,23 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ...disk import COMMON_OPTIONS
+from ...config import apply_aliases, reject_unknown_options
 from ...errors import DriverNotInstalled, InvalidPath
 from ...paths import normalize
 from .backend import S3Backend
 from .common import _MIN_PART, MiB
 from .fast_path import _DirectRequests
-from .options import S3_OPTIONS, _endpoint_url, _integer, _option_error, _positive_number, _public_base
+from .options import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    S3_ALIASES,
+    S3_OPTIONS,
+    _endpoint_url,
+    _integer,
+    _option_error,
+    _positive_number,
+    _public_base,
+)
 
 _SESSION_LOCK = threading.Lock()
 _SESSION: Any = None
@@ -73,9 +83,10 @@ def _direct_path(
 
 def _build_backend(name: str, options: Mapping[str, Any]) -> tuple[S3Backend, str | None]:
     """Validate ``options`` and make the backend; returns it and the region."""
-    unknown = set(options) - S3_OPTIONS - COMMON_OPTIONS
-    if unknown:
-        raise _option_error(name, sorted(unknown)[0], "unknown option for the s3 driver")
+    # The adapter passes its keyword parameters as None when unset: only given values count as spellings.
+    given = {key: value for key, value in options.items() if value is not None or key not in S3_ALIASES.values()}
+    options = apply_aliases(name, given, S3_ALIASES)
+    reject_unknown_options(name, options, S3_OPTIONS)
     try:
         import botocore.session  # noqa: F401  # imported here so a missing botocore is reported now
         import s3fs
@@ -101,14 +112,11 @@ def _build_backend(name: str, options: Mapping[str, Any]) -> tuple[S3Backend, st
     path_style = endpoint is not None if path_style_option is None else bool(path_style_option)
     anonymous = bool(options.get("anonymous", False))
 
-    retries = _integer(name, options, "retries", 2, 0)
+    retries = _integer(name, options, "retries", DEFAULT_RETRIES, 0)
     retry_mode = options.get("retry_mode") or "standard"
     if retry_mode not in ("standard", "adaptive", "legacy"):
         raise _option_error(name, "retry_mode", "must be 'standard', 'adaptive' or 'legacy'")
-    timeout = options.get("timeout")
-    base_connect, base_read = 10.0, 60.0
-    if timeout is not None:
-        base_connect = base_read = _positive_number(name, options, "timeout", 60.0)
+    base_connect = base_read = _positive_number(name, options, "timeout", DEFAULT_TIMEOUT)
     connect_timeout = _positive_number(name, options, "connect_timeout", base_connect)
     read_timeout = _positive_number(name, options, "read_timeout", base_read)
     part_size = _integer(name, options, "part_size", 8 * MiB, _MIN_PART)

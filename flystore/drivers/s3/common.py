@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from email.header import decode_header, make_header
 from typing import Any
 
-from ...errors import UnableToWriteFile
+from ...errors import InvalidMetadata
 
 MiB = 1024 * 1024
 _READ_CHUNK = MiB
@@ -25,17 +25,37 @@ _PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
 # -- metadata encoding --------------------------------------------------------------------
 
 
+#: S3 holds at most 2 KiB of user metadata per object: UTF-8 keys plus values, as sent.
+METADATA_LIMIT = 2048
+# An HTTP header token in lower case: S3 lower-cases every other letter, so anything else would change.
+_METADATA_KEY = re.compile(r"^[a-z0-9!#$%&'*+.^_`|~-]+$")
+
+
 def _encode_metadata(metadata: Mapping[str, str], path: str) -> dict[str, str]:
-    """User metadata as x-amz-meta-* values: non-ASCII values as RFC 2047 words (what S3 itself returns)."""
+    """User metadata as x-amz-meta-* values: non-ASCII values as RFC 2047 words (what S3 itself returns).
+
+    Raises:
+        InvalidMetadata: a key S3 would change (upper case, spaces, non-ASCII ...), or more than
+            ``METADATA_LIMIT`` bytes once encoded.
+    """
     encoded: dict[str, str] = {}
     for key, value in metadata.items():
-        if not key.isascii() or not key or any(ch in key for ch in " :\r\n\t"):
-            raise UnableToWriteFile.at(path, f"metadata key {key!r} must be a non-empty ASCII token")
+        if not _METADATA_KEY.match(key):
+            lowered = " (S3 stores keys lower-cased)" if key.lower() != key and _METADATA_KEY.match(key.lower()) else ""
+            raise InvalidMetadata.at(
+                path, f"metadata key {key!r} cannot be stored as it is{lowered}; "
+                "use lower-case ASCII letters, digits and - _ . ! # $ % & ' * + ^ ` | ~"
+            )
         text = str(value)
         if text.isascii() and "\r" not in text and "\n" not in text:
             encoded[key] = text
         else:
             encoded[key] = "=?UTF-8?B?" + base64.b64encode(text.encode()).decode() + "?="
+    size = sum(len(key) + len(value) for key, value in encoded.items())
+    if size > METADATA_LIMIT:
+        raise InvalidMetadata.at(
+            path, f"the metadata takes {size} bytes as S3 headers; S3 holds at most {METADATA_LIMIT} per file"
+        )
     return encoded
 
 

@@ -38,6 +38,14 @@ S3_OPTIONS = frozenset(
 )
 
 
+#: The seed's spellings (``S3FilesystemAdapter(access_key=..., secret_key=..., endpoint_url=...)``).
+S3_ALIASES = {"access_key": "key", "secret_key": "secret", "endpoint_url": "endpoint", "base_path": "prefix"}
+#: Retries after the first attempt, and seconds to connect and to wait for each read, by default:
+#: a dead endpoint fails within (retries + 1) * timeout plus backoff, under 15 s.
+DEFAULT_RETRIES = 2
+DEFAULT_TIMEOUT = 3.0
+
+
 def _option_error(name: str, option: str, reason: str) -> InvalidConfiguration:
     return InvalidConfiguration(reason, option=option, disk=name)
 

@@ -127,7 +127,7 @@ class _S3Writing(_S3Multipart, _S3Reading):
     def create_directory(self, path: str, options: WriteOptions) -> None:
         if not path:
             return
-        if self.file_exists(path):
+        if self._head_response(path, UnableToCreateDirectory) is not None:
             raise UnableToCreateDirectory.at(path, "a file exists at this path")
         try:
             self.client.put_object(
