@@ -57,11 +57,15 @@ from .errors import (
     UnableToWriteFile,
     UnsupportedOperation,
 )
+from .events import StorageEvent
+from .events import hub as _event_hub
 from .metadata import decode_metadata, encode_metadata
 from .paths import basename, normalize
 from .signing import decode_key, expiry_to_datetime, sign_url
 
 if TYPE_CHECKING:
+    from .aio.disk import AsyncDisk
+    from .batch import BatchResult
     from .fsspec_bridge import DiskFileSystem
 
 __all__ = ["Disk", "FilesystemAdapter", "EVENTS", "COMMON_OPTIONS"]
@@ -236,6 +240,7 @@ class FilesystemAdapter:
         """
         if event not in EVENTS:
             raise ValueError(f"unknown event {event!r}; events are {', '.join(EVENTS)}")
+        _event_hub.remember_loop(handler)
         self._listeners.setdefault(event, []).append(handler)
         return handler
 
@@ -246,10 +251,11 @@ class FilesystemAdapter:
             handlers.remove(handler)
 
     def _fire(self, event: str, path: str) -> None:
+        # Every change goes through the process-wide hub (flystore.events): this disk's handlers,
+        # process-wide subscribers and events() streams; async handlers are scheduled, not awaited.
         handlers = self._listeners.get(event)
-        if handlers:
-            for handler in tuple(handlers):
-                handler(path)
+        if handlers or _event_hub.busy:
+            _event_hub.publish(StorageEvent(event, path, self.name), tuple(handlers or ()))
 
     def _claim(self, error: StorageError) -> None:
         """Name this disk on an error raised below it (hot verbs inline this instead of wrapping)."""
@@ -650,7 +656,7 @@ class FilesystemAdapter:
             UnableToDeleteDirectory: it could not be (fully) deleted, or it is the root.
         """
         target = normalize(path)
-        if self._listeners.get("file_deleted"):
+        if self._listeners.get("file_deleted") or _event_hub.busy:
             doomed = [entry.path for entry in self._backend.list_contents(target, True) if not entry.is_folder]
             deleted = self._backend.delete_directory(target)
             for doomed_path in sorted(doomed):
@@ -1077,6 +1083,48 @@ class FilesystemAdapter:
 
             self._fs = DiskFileSystem(disk=self)
         return self._fs
+
+    @property
+    def aio(self) -> AsyncDisk:
+        """This disk's async twin (``await disk.aio.get(path)``): the same verbs as coroutines."""
+        twin = self.__dict__.get("_aio")
+        if twin is None:
+            from .aio.disk import AsyncDisk
+
+            twin = self.__dict__.setdefault("_aio", AsyncDisk(self))
+        return cast("AsyncDisk", twin)
+
+    # -- batches (flystore.batch): per-item results, bounded concurrency ----------------
+
+    def put_many(self, items: Mapping[str, Contents], **options: Any) -> BatchResult[str, str]:
+        """``put`` every ``{path: data}`` item (``max_concurrency=``, ``progress=``); see flystore.batch."""
+        from . import batch
+
+        return batch.put_many(self, items, **options)
+
+    def get_many(self, paths: Iterable[str], **options: Any) -> BatchResult[str, bytes]:
+        """``get`` every path; failed items hold their error (``BatchResult``)."""
+        from . import batch
+
+        return batch.get_many(self, paths, **options)
+
+    def delete_many(self, paths: Iterable[str], **options: Any) -> BatchResult[str, bool]:
+        """Delete every path (S3: DeleteObjects of up to 1,000 keys per request)."""
+        from . import batch
+
+        return batch.delete_many(self, paths, **options)
+
+    def copy_many(self, pairs: Mapping[str, str], **options: Any) -> BatchResult[str, str]:
+        """``copy`` every ``{source: destination}`` pair."""
+        from . import batch
+
+        return batch.copy_many(self, pairs, **options)
+
+    def exists_many(self, paths: Iterable[str], **options: Any) -> BatchResult[str, bool]:
+        """``exists`` for every path."""
+        from . import batch
+
+        return batch.exists_many(self, paths, **options)
 
     def close(self) -> None:
         """Release the backend's connections."""

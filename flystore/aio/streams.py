@@ -1,0 +1,178 @@
+"""Async streams over the sync ones: one chunk in flight at a time, so memory stays bounded.
+
+``AsyncReadStream`` reads each chunk in the thread pool; ``bridge_chunks``
+lets a worker thread consume an async iterable that lives on the loop;
+``AsyncFile`` is an async face of a file object from ``disk.open``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
+from types import TracebackType
+from typing import Any, BinaryIO, Protocol
+
+from ._pool import offload
+
+__all__ = ["AsyncFile", "AsyncReadStream", "WriteCancelled", "bridge_chunks", "cancellable_chunks"]
+
+_SLICE = 1024 * 1024
+
+
+class WriteCancelled(Exception):
+    """Raised inside a worker's source when the awaiting task was cancelled: the write aborts."""
+
+
+class _SyncReadStream(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+    def close(self) -> None: ...
+    def __iter__(self) -> Iterator[bytes]: ...
+
+
+class AsyncReadStream:
+    """What the async ``read_stream()`` returns: ``async with ... as s: async for chunk in s``.
+
+    The file is opened on entry (errors such as ``FileNotFound`` surface there)
+    and each chunk is read in the thread pool.
+    """
+
+    def __init__(self, opener: Callable[[], _SyncReadStream]) -> None:
+        self._opener = opener
+        self._stream: _SyncReadStream | None = None
+        self._chunks: Iterator[bytes] | None = None
+
+    async def open(self) -> AsyncReadStream:
+        """Open the file now (``async with`` does it for you).
+
+        Raises:
+            FileNotFound, UnableToReadFile: as the sync ``read_stream``.
+        """
+        if self._stream is None:
+            self._stream = await offload(self._opener)
+        return self
+
+    async def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all that is left when negative)."""
+        stream = (await self.open())._stream
+        assert stream is not None
+        return await offload(stream.read, size)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        await self.open()
+        if self._chunks is None:
+            assert self._stream is not None
+            self._chunks = iter(self._stream)
+        chunk: bytes | None = await offload(next, self._chunks, None)
+        if chunk is None:
+            raise StopAsyncIteration
+        return chunk
+
+    async def aclose(self) -> None:
+        """Close the file (idempotent)."""
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            await offload(stream.close)
+
+    async def __aenter__(self) -> AsyncReadStream:
+        return await self.open()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+def bridge_chunks(
+    source: AsyncIterable[Any], loop: asyncio.AbstractEventLoop, cancelled: threading.Event
+) -> Iterator[bytes]:
+    """A sync iterator (for a worker thread) over ``source``, which runs on ``loop``.
+
+    Each chunk is pulled when the writer asks for it, so at most one chunk is
+    held. Once ``cancelled`` is set the iterator raises ``WriteCancelled`` and
+    the backend discards what it wrote.
+    """
+    iterator = source.__aiter__()
+
+    async def pull() -> Any:
+        try:
+            return await iterator.__anext__()
+        except StopAsyncIteration:
+            return _END
+
+    while True:
+        if cancelled.is_set():
+            raise WriteCancelled("the writing task was cancelled")
+        chunk = asyncio.run_coroutine_threadsafe(pull(), loop).result()
+        if chunk is _END:
+            return
+        if cancelled.is_set():
+            raise WriteCancelled("the writing task was cancelled")
+        if isinstance(chunk, str):
+            chunk = chunk.encode()
+        yield bytes(chunk)
+
+
+_END = object()
+
+
+def cancellable_chunks(data: bytes, cancelled: threading.Event) -> Iterator[bytes]:
+    """``data`` in slices, raising ``WriteCancelled`` between slices once ``cancelled`` is set."""
+    view = memoryview(data)
+    for start in range(0, max(len(view), 1), _SLICE):
+        if cancelled.is_set():
+            raise WriteCancelled("the writing task was cancelled")
+        yield bytes(view[start : start + _SLICE])
+
+
+class AsyncFile:
+    """An async face of a file object from ``disk.open``: ``await f.write(b)``, ``await f.read()``.
+
+    Writers publish on ``close()``; leaving ``async with`` by an exception (or a
+    cancellation) discards what was written.
+    """
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+
+    @property
+    def raw(self) -> BinaryIO:
+        """The sync file object underneath."""
+        return self._handle
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._handle.closed)
+
+    async def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes."""
+        return await offload(self._handle.read, size)
+
+    async def write(self, data: bytes) -> int:
+        """Write ``data``; nothing is visible before ``close``."""
+        return await offload(self._handle.write, data)
+
+    async def close(self) -> None:
+        """Close; a writer publishes its file atomically here.
+
+        Raises:
+            UnableToWriteFile: the file could not be published.
+        """
+        await offload(self._handle.close)
+
+    async def abort(self) -> None:
+        """Discard a writer's content (the stored file stays as it was)."""
+        abort = getattr(self._handle, "abort", None)
+        await offload(abort if abort is not None else self._handle.close)
+
+    async def __aenter__(self) -> AsyncFile:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            await self.close()
+        else:
+            await self.abort()
