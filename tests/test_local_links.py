@@ -9,6 +9,7 @@ while a listing runs must not be followed.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from flystore import FileAttributes, LocalFilesystemAdapter, PathTraversalDetected
+from flystore import FileAttributes, LocalFilesystemAdapter, PathTraversalDetected, StorageError
 from flystore.paths import normalize
 
 OUTSIDE_NAMES = ("OUTSIDE-secret.txt", "OUTSIDE-home", "OUTSIDE-victim.txt")
@@ -189,3 +190,71 @@ def test_a_directory_swapped_for_a_link_mid_listing_is_never_followed(
         stop.set()
         thread.join(5)
     assert swaps > 10 and listings > 10
+
+
+def test_single_file_verbs_never_act_through_a_directory_swapped_for_a_link(tmp_path: Path) -> None:
+    disk = LocalFilesystemAdapter(tmp_path / "root", name="jail")
+    outside = tmp_path / "outside"
+    (outside / "inner").mkdir(parents=True)
+    for index in range(5):
+        (outside / "inner" / f"f{index}.txt").write_text("OUTSIDE")
+        disk.put(f"swap/inner/f{index}.txt", "inside")
+    root = Path(disk.root)
+    stop = threading.Event()
+    swaps = 0
+
+    def swapper() -> None:
+        nonlocal swaps
+        real, aside = root / "swap", root / "aside"
+        while not stop.is_set():
+            try:
+                os.rename(real, aside)
+                os.symlink(outside, real)
+                time.sleep(0)
+            except OSError:
+                pass  # a put re-made "swap" in the gap: put the real one back below
+            finally:
+                # Whatever is at "swap" now (the link, or a directory a put made) gives way to the real one.
+                for _attempt in range(100):
+                    if os.path.islink(real):
+                        os.unlink(real)
+                    elif real.exists() and aside.exists():
+                        shutil.rmtree(real, ignore_errors=True)
+                    try:
+                        if aside.exists():
+                            os.rename(aside, real)
+                        break
+                    except OSError:
+                        continue
+            swaps += 1
+
+    thread = threading.Thread(target=swapper)
+    thread.start()
+    calls = 0
+    deadline = time.monotonic() + 1.5
+    try:
+        while time.monotonic() < deadline:
+            file, planted = f"swap/inner/f{calls % 5}.txt", f"swap/inner/planted{calls}.txt"
+            steps: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+                (disk.get, (file,)),
+                (lambda path: disk.stat(path).size, (file,)),
+                (disk.put, (planted, "planted")),
+                (disk.set_visibility, (file, "private")),
+                (disk.delete, (planted,)),
+                (disk.move, (file, file + ".m")),
+                (disk.move, (file + ".m", file)),
+            ]
+            for verb, arguments in steps:
+                try:
+                    result = verb(*arguments)
+                except StorageError:
+                    continue  # refused, or the real directory was aside or replaced at that instant
+                assert result != b"OUTSIDE" and result != len("OUTSIDE")
+            calls += 1
+    finally:
+        stop.set()
+        thread.join(5)
+    assert swaps > 10 and calls > 10
+    assert sorted(name for name in os.listdir(outside / "inner")) == [f"f{index}.txt" for index in range(5)]
+    assert all((outside / "inner" / f"f{index}.txt").read_text() == "OUTSIDE" for index in range(5))
+    assert all(os.stat(outside / "inner" / f"f{index}.txt").st_mode & 0o077 for index in range(5))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import stat as stat_module
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from ._xattrs import write_xattrs
 if TYPE_CHECKING:
     from .backend import LocalBackend
 
-__all__ = ["AtomicWriter", "CHUNK", "copy_into", "create_temp", "publish", "write_with"]
+__all__ = ["AtomicWriter", "CHUNK", "Temp", "copy_into", "create_temp", "publish", "write_all", "write_with"]
 
 CHUNK = 1024 * 1024
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -54,7 +55,42 @@ def copy_into(fd: int, read: Callable[[int], bytes]) -> None:
         write_all(fd, chunk)
 
 
-def create_temp(backend: LocalBackend, path: str, error: type[StorageError]) -> tuple[int, str]:
+class Temp:
+    """A temporary file being written: its descriptor and where it sits.
+
+    ``dir_fd`` is a descriptor of the target's directory (None for a top-level
+    target, whose directory is the root); ``temp`` and ``target`` are relative to it.
+    """
+
+    __slots__ = ("dir_fd", "fd", "target", "temp")
+
+    def __init__(self, fd: int, dir_fd: int | None, temp: str, target: str) -> None:
+        self.fd = fd
+        self.dir_fd = dir_fd
+        self.temp = temp
+        self.target = target
+
+    def discard(self, close_file: bool) -> None:
+        """Remove the temporary file and release the descriptors; never raises."""
+        if close_file:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+        try:
+            os.unlink(self.temp, dir_fd=self.dir_fd)
+        except OSError:
+            pass
+        self.release()
+
+    def release(self) -> None:
+        """Close the directory descriptor (idempotent)."""
+        if self.dir_fd is not None:
+            os.close(self.dir_fd)
+            self.dir_fd = None
+
+
+def create_temp(backend: LocalBackend, path: str, error: type[StorageError]) -> Temp:
     """Create the hidden temporary file beside ``path``; creates parents on demand.
 
     Raises:
@@ -65,27 +101,46 @@ def create_temp(backend: LocalBackend, path: str, error: type[StorageError]) -> 
     reason = backend.jail.too_long(path, writing=True)
     if reason is not None:
         raise error.at(path, reason)
-    full = backend.jail.full(path)
-    directory = os.path.dirname(full)
-    for attempt in range(3):
-        temp = f"{directory}{os.sep}{TEMP_PREFIX}{_pid}-{next(_temp_counter)}"
+    located = _locate(backend, path, error)
+    made_parents = False
+    for _attempt in range(4):
+        if located is None:
+            if made_parents:
+                raise error.at(path, "a file is in the way of a directory above this path")
+            backend.make_parents(path, error)
+            made_parents = True
+            located = _locate(backend, path, error)
+            continue
+        dir_fd, target = located
+        name = f"{TEMP_PREFIX}{_pid}-{next(_temp_counter)}"
+        temp = name if dir_fd is not None else backend.jail.prefix + name
         try:
-            return os.open(temp, _CREATE_FLAGS, 0o600), temp
+            return Temp(os.open(temp, _CREATE_FLAGS, 0o600, dir_fd=dir_fd), dir_fd, temp, target)
         except FileExistsError:
             continue  # a crashed process with our pid left one behind
         except (FileNotFoundError, NotADirectoryError):
-            if attempt:
-                raise error.at(path, "a file is in the way of a directory above this path") from None
-            backend.make_parents(path, error)
+            if dir_fd is not None:
+                os.close(dir_fd)
+            located = None  # the directory went away (or the root was never made)
         except OSError as cause:
+            if dir_fd is not None:
+                os.close(dir_fd)
             raise error.at(path, cause.strerror or str(cause), cause=cause) from cause
+    if located is not None and located[0] is not None:
+        os.close(located[0])
     raise error.at(path, "could not create a temporary file")
+
+
+def _locate(backend: LocalBackend, path: str, error: type[StorageError]) -> tuple[int | None, str] | None:
+    try:
+        return backend.jail.locate(path)
+    except OSError as cause:
+        raise error.at(path, cause.strerror or str(cause), cause=cause) from cause
 
 
 def publish(
     backend: LocalBackend,
-    fd: int,
-    temp: str,
+    temp: Temp,
     path: str,
     mode: int,
     options: tuple[str | None, Mapping[str, str]],
@@ -93,8 +148,8 @@ def publish(
 ) -> None:
     """Give the finished temporary file its mode and attributes, close it, rename it into place.
 
-    ``options`` is ``(mimetype, metadata)``. Closes ``fd`` whatever happens; the caller
-    removes ``temp`` when this raises.
+    ``options`` is ``(mimetype, metadata)``. Closes the file whatever happens; the
+    caller discards ``temp`` when this raises.
 
     Raises:
         InvalidMetadata: the metadata does not fit beside the file.
@@ -102,31 +157,23 @@ def publish(
     """
     mimetype, metadata = options
     try:
-        os.fchmod(fd, mode)
+        os.fchmod(temp.fd, mode)
         if mimetype or metadata:
-            write_xattrs(fd, path, mimetype, metadata, error)
+            write_xattrs(temp.fd, path, mimetype, metadata, error)
         if backend.fsync:
-            os.fsync(fd)
+            os.fsync(temp.fd)
     finally:
-        os.close(fd)
-    target = backend.jail.prefix + path
+        os.close(temp.fd)
     try:
-        os.replace(temp, target)
+        os.replace(temp.temp, temp.target, src_dir_fd=temp.dir_fd, dst_dir_fd=temp.dir_fd)
     except OSError as cause:
-        reason = "a directory exists at this path" if os.path.isdir(target) else cause.strerror
-        raise error.at(path, reason or str(cause), cause=cause) from cause
-
-
-def _discard(fd: int | None, temp: str) -> None:
-    if fd is not None:
         try:
-            os.close(fd)
+            is_directory = stat_module.S_ISDIR(os.stat(temp.target, dir_fd=temp.dir_fd, follow_symlinks=False).st_mode)
         except OSError:
-            pass
-    try:
-        os.unlink(temp)
-    except OSError:
-        pass
+            is_directory = False
+        reason = "a directory exists at this path" if is_directory else cause.strerror
+        raise error.at(path, reason or str(cause), cause=cause) from cause
+    temp.release()
 
 
 def write_with(
@@ -142,18 +189,18 @@ def write_with(
     Raises:
         StorageError: of class ``error`` (or ``InvalidMetadata``); the old file is intact.
     """
-    fd, temp = create_temp(backend, path, error)
+    temp = create_temp(backend, path, error)
     try:
-        fill(fd)
+        fill(temp.fd)
     except BaseException as failure:
-        _discard(fd, temp)
+        temp.discard(close_file=True)
         if isinstance(failure, OSError):
             raise error.at(path, failure.strerror or str(failure), cause=failure) from failure
         raise
     try:
-        publish(backend, fd, temp, path, mode, options, error)
+        publish(backend, temp, path, mode, options, error)
     except BaseException:
-        _discard(None, temp)  # publish closed the descriptor
+        temp.discard(close_file=False)  # publish closed the file
         raise
 
 
@@ -161,10 +208,9 @@ class AtomicWriter(io.FileIO):
     """A writable file whose ``close()`` renames it into place; ``abort()`` discards it."""
 
     def __init__(self, backend: LocalBackend, path: str, options: WriteOptions) -> None:
-        fd, temp = create_temp(backend, path, UnableToWriteFile)
-        super().__init__(fd, "wb", closefd=False)
+        temp = create_temp(backend, path, UnableToWriteFile)
+        super().__init__(temp.fd, "wb", closefd=False)
         self._backend = backend
-        self._fd = fd
         self._temp = temp
         self._path = path
         self._options = options
@@ -176,7 +222,7 @@ class AtomicWriter(io.FileIO):
             return
         self._finished = True
         super().close()
-        _discard(self._fd, self._temp)
+        self._temp.discard(close_file=True)
 
     def close(self) -> None:
         """Publish the file.
@@ -192,7 +238,6 @@ class AtomicWriter(io.FileIO):
         try:
             publish(
                 backend,
-                self._fd,
                 self._temp,
                 self._path,
                 backend.mode_for(self._options.visibility),
@@ -200,7 +245,7 @@ class AtomicWriter(io.FileIO):
                 UnableToWriteFile,
             )
         except BaseException:
-            _discard(None, self._temp)
+            self._temp.discard(close_file=False)
             raise
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:

@@ -8,7 +8,9 @@ Two ways in, for two needs:
 - ``open_directory()`` walks from the root one segment at a time with
   ``openat``-style ``dir_fd`` opens and ``O_DIRECTORY | O_NOFOLLOW``, so the
   directory it returns is the one inside the jail even if a segment is swapped
-  for a symlink while it walks. Listings and tree deletion start from it.
+  for a symlink while it walks. Listings and tree deletion start from it, and
+  ``locate()`` uses it so that reads, writes, renames and deletes of a nested
+  path act relative to a descriptor of the real parent directory.
 
 Names the filesystem cannot hold (a segment over ``NAME_MAX`` bytes, a path
 over ``PATH_MAX``) are caught here, before any system call, so no verb meets a
@@ -23,7 +25,7 @@ import errno
 import os
 import stat as stat_module
 
-from ...errors import FileNotFound, PathTraversalDetected
+from ...errors import FileNotFound, PathTraversalDetected, StorageError
 
 __all__ = ["DIRECTORY_FLAGS", "Jail", "LINK_REASON", "TEMP_NAME_BYTES"]
 
@@ -182,3 +184,81 @@ class Jail:
             os.close(fd)
             fd = child
         return fd
+
+    def locate(self, path: str) -> tuple[int | None, str] | None:
+        """``(dir_fd, name)`` to reach ``path`` without following a link, for ``*at`` calls.
+
+        A top-level path is ``(None, absolute path)``: its directory is the root, resolved
+        once. A nested one is a descriptor of its parent (the caller closes it) and the
+        last segment. None when the parent does not exist or is a file.
+
+        Raises:
+            PathTraversalDetected: a directory above ``path`` is a symbolic link.
+            OSError: a directory above it could not be opened.
+        """
+        index = path.rfind("/")
+        if index < 0:
+            return None, self.prefix + path
+        try:
+            fd = self.open_directory(path[:index])
+        except PathTraversalDetected:
+            raise PathTraversalDetected.at(path, LINK_REASON) from None  # name the user's whole path
+        if fd is None:
+            return None
+        return fd, path[index + 1 :]
+
+    def make_directories(self, directory: str, mode: int, error: type[StorageError], for_path: str) -> None:
+        """Create ``directory`` and the directories above it, each with exactly ``mode``.
+
+        Every level is opened relative to its parent with ``O_NOFOLLOW``, so a link put
+        in the way is refused rather than created through.
+
+        Raises:
+            PathTraversalDetected: a level is a symbolic link.
+            StorageError: of class ``error``: a file is in the way, or mkdir failed.
+        """
+        try:
+            os.makedirs(self.root, exist_ok=True)
+            fd = os.open(self.root, DIRECTORY_FLAGS & ~_O_NOFOLLOW)
+        except OSError as cause:
+            raise error.at(
+                for_path, f"cannot create the disk root {self.root}: {cause.strerror}", cause=cause
+            ) from cause
+        try:
+            for segment in directory.split("/") if directory else ():
+                child = self._make_one(fd, segment, mode, error, for_path)
+                os.close(fd)
+                fd = child
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _make_one(fd: int, segment: str, mode: int, error: type[StorageError], for_path: str) -> int:
+        created = False
+        for _attempt in range(4):
+            try:
+                child = os.open(segment, DIRECTORY_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                pass
+            except OSError as cause:
+                if cause.errno not in (errno.ENOTDIR, errno.ELOOP):
+                    raise error.at(for_path, cause.strerror or str(cause), cause=cause) from cause
+                try:
+                    is_link = stat_module.S_ISLNK(os.lstat(segment, dir_fd=fd).st_mode)
+                except OSError:
+                    continue  # gone again: try once more
+                if is_link:
+                    raise PathTraversalDetected.at(for_path, LINK_REASON) from None
+                raise error.at(for_path, "a file is in the way of a directory above this path") from None
+            else:
+                if created:
+                    os.fchmod(child, mode)  # mkdir's mode is filtered by the umask
+                return child
+            try:
+                os.mkdir(segment, mode, dir_fd=fd)
+                created = True
+            except FileExistsError:
+                continue  # made meanwhile: open what is there
+            except OSError as cause:
+                raise error.at(for_path, cause.strerror or str(cause), cause=cause) from cause
+        raise error.at(for_path, "a directory above this path keeps changing")

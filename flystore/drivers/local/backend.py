@@ -11,32 +11,27 @@ from __future__ import annotations
 import errno
 import io
 import os
-import shutil
 import stat as stat_module
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import BinaryIO
 
-from ...attributes import Entry, FileAttributes, WriteOptions
-from ...backend import Backend, Readable
+from ...attributes import FileAttributes, WriteOptions
+from ...backend import Readable
 from ...errors import (
     FileNotFound,
     PathTraversalDetected,
     StorageError,
     UnableToCopyFile,
-    UnableToCreateDirectory,
-    UnableToDeleteDirectory,
     UnableToDeleteFile,
-    UnableToListContents,
     UnableToMoveFile,
     UnableToReadFile,
     UnableToRetrieveMetadata,
     UnableToSetVisibility,
 )
 from ._atomic import CHUNK, AtomicWriter, copy_into, write_all, write_with
-from ._jail import LINK_REASON, Jail
-from ._walk import walk_entries, walk_paths
+from ._directories import DirectoryVerbs
+from ._jail import Jail
 from ._xattrs import METADATA_LIMIT, read_xattrs
 
 __all__ = ["DEFAULT_PERMISSIONS", "LocalBackend"]
@@ -46,8 +41,10 @@ DEFAULT_PERMISSIONS: dict[str, dict[str, int]] = {
     "dir": {"public": 0o755, "private": 0o700},
 }
 
+# O_NONBLOCK: opening a FIFO someone put in the root must not hang (it is then refused as no file).
 _READ_FLAGS = (
     os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NONBLOCK", 0)
 )
 _FILE_LINK_REASON = "the file is a symbolic link; links are not followed"
 
@@ -56,7 +53,7 @@ def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, timezone.utc)
 
 
-class LocalBackend(Backend):
+class LocalBackend(DirectoryVerbs):
     """Files under ``root`` on the local filesystem."""
 
     name = "local"
@@ -106,31 +103,10 @@ class LocalBackend(Backend):
             StorageError: of class ``error``: a file is in the way, or mkdir failed.
         """
         index = path.rfind("/")
-        self._make_directory_chain(path[:index] if index > 0 else "", error, path)
-
-    def _make_directory_chain(self, directory: str, error: type[StorageError], for_path: str) -> None:
-        mode = self.mode_for(self.directory_visibility, "dir")
-        if not os.path.isdir(self.root):
-            try:
-                os.makedirs(self.root, exist_ok=True)
-            except OSError as cause:
-                raise error.at(
-                    for_path, f"cannot create the disk root {self.root}: {cause.strerror}", cause=cause
-                ) from cause
-        current = self.root
-        for segment in directory.split("/") if directory else ():
-            current = current + os.sep + segment
-            try:
-                os.mkdir(current, mode)
-            except FileExistsError:
-                if os.path.islink(current):
-                    raise PathTraversalDetected.at(for_path, LINK_REASON) from None
-                if not os.path.isdir(current):
-                    raise error.at(for_path, "a file is in the way of a directory above this path") from None
-                continue
-            except OSError as cause:
-                raise error.at(for_path, cause.strerror or str(cause), cause=cause) from cause
-            os.chmod(current, mode)  # mkdir's mode is filtered by the umask
+        if index > 0:
+            self.jail.make_directories(path[:index], self.mode_for(self.directory_visibility, "dir"), error, path)
+        elif not os.path.isdir(self.root):
+            self.jail.make_directories("", 0, error, path)
 
     # -- existence ----------------------------------------------------------------
 
@@ -150,27 +126,38 @@ class LocalBackend(Backend):
 
     # -- reading ------------------------------------------------------------------
 
-    def _open_fd(self, path: str) -> int:
-        full = self.jail.full(path)
+    def _locate(self, path: str, error: type[StorageError]) -> tuple[int | None, str] | None:
         try:
-            return os.open(full, _READ_FLAGS)
-        except FileNotFoundError:
+            return self.jail.locate(path)
+        except OSError as cause:
+            raise error.at(path, cause.strerror or str(cause), cause=cause) from cause
+
+    def _open_fd(self, path: str) -> int:
+        reason = self.jail.too_long(path)
+        if reason is not None:
+            raise FileNotFound.at(path, f"no file can exist here: {reason}")
+        located = self._locate(path, UnableToReadFile)
+        if located is None:
+            raise FileNotFound.at(path, "no file exists at this path")
+        dir_fd, name = located
+        try:
+            return os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+        except (FileNotFoundError, NotADirectoryError):
             raise FileNotFound.at(path, "no file exists at this path") from None
-        except NotADirectoryError:
-            raise FileNotFound.at(path, "a parent of this path is a file") from None
         except OSError as cause:
             if cause.errno == errno.ELOOP:
                 raise PathTraversalDetected.at(path, _FILE_LINK_REASON) from None
             raise UnableToReadFile.at(path, cause.strerror or str(cause), cause=cause) from cause
+        finally:
+            if dir_fd is not None:
+                os.close(dir_fd)
 
     def read(self, path: str) -> bytes:
         fd = self._open_fd(path)
-        try:
-            handle = io.FileIO(fd, "rb", closefd=True)
-        except IsADirectoryError:
+        if not stat_module.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise FileNotFound.at(path, "this path is a directory, not a file") from None
-        with handle:
+            raise FileNotFound.at(path, "this path is a directory, not a file")
+        with io.FileIO(fd, "rb", closefd=True) as handle:
             try:
                 return handle.readall()
             except OSError as cause:
@@ -184,18 +171,27 @@ class LocalBackend(Backend):
         return open(fd, "rb", buffering=CHUNK, closefd=True)
 
     def stat(self, path: str) -> FileAttributes:
-        full = self.jail.full(path)
+        reason = self.jail.too_long(path)
+        if reason is not None:
+            raise FileNotFound.at(path, f"no file can exist here: {reason}")
+        located = self._locate(path, UnableToRetrieveMetadata)
+        if located is None:
+            raise FileNotFound.at(path, "no file exists at this path")
+        dir_fd, name = located
         try:
-            found = os.lstat(full)
+            found = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         except (FileNotFoundError, NotADirectoryError):
             raise FileNotFound.at(path, "no file exists at this path") from None
         except OSError as cause:
             raise UnableToRetrieveMetadata.at(path, cause.strerror or str(cause), cause=cause) from cause
+        finally:
+            if dir_fd is not None:
+                os.close(dir_fd)
         if stat_module.S_ISLNK(found.st_mode):
             raise PathTraversalDetected.at(path, _FILE_LINK_REASON)
         if not stat_module.S_ISREG(found.st_mode):
             raise FileNotFound.at(path, "this path is a directory, not a file")
-        mimetype, metadata = read_xattrs(full)
+        mimetype, metadata = read_xattrs(self.jail.prefix + path)
         return FileAttributes(
             path,
             size=found.st_size,
@@ -204,41 +200,6 @@ class LocalBackend(Backend):
             visibility=self.visibility_of(found.st_mode),
             metadata=metadata,
         )
-
-    # -- listing ------------------------------------------------------------------
-
-    def _open_listed(self, path: str) -> int | None:
-        try:
-            return self.jail.open_directory(path)
-        except OSError as cause:
-            raise UnableToListContents.at(path, cause.strerror or str(cause), cause=cause) from cause
-
-    def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
-        # Refuse a link now, not at the first next(); the walk itself opens its own descriptor
-        # when iterated, so an iterator that is never consumed holds none.
-        fd = self._open_listed(path)
-        if fd is None:
-            return iter(())
-        os.close(fd)
-        return self._entries(path, deep)
-
-    def _entries(self, path: str, deep: bool) -> Iterator[Entry]:
-        fd = self._open_listed(path)
-        if fd is None:
-            return
-        try:
-            yield from walk_entries(fd, path + "/" if path else "", deep, self.visibility_of)
-        except OSError as cause:
-            raise UnableToListContents.at(path, cause.strerror or str(cause), cause=cause) from cause
-
-    def list_paths(self, path: str, deep: bool) -> Iterator[tuple[str, bool]]:
-        fd = self._open_listed(path)
-        if fd is None:
-            return iter(())
-        try:
-            return iter(walk_paths(fd, path + "/" if path else "", deep))
-        except OSError as cause:
-            raise UnableToListContents.at(path, cause.strerror or str(cause), cause=cause) from cause
 
     # -- writing ------------------------------------------------------------------
 
@@ -258,66 +219,27 @@ class LocalBackend(Backend):
         return AtomicWriter(self, path, options)  # type: ignore[return-value]  # FileIO is a binary file
 
     def delete(self, path: str) -> bool:
-        try:
-            full = self.jail.full(path)
-        except FileNotFound:
+        if self.jail.too_long(path) is not None:
             return False  # a name too long to exist
+        located = self._locate(path, UnableToDeleteFile)
+        if located is None:
+            return False
+        dir_fd, name = located
         try:
-            os.unlink(full)  # unlink first: one system call for the common case
+            os.unlink(name, dir_fd=dir_fd)  # unlink first: one system call for the common case
         except (FileNotFoundError, NotADirectoryError):
             return False
         except OSError as cause:
-            if cause.errno in (errno.EISDIR, errno.EPERM) and os.path.isdir(full):
-                return False  # a directory: delete() leaves it to delete_directory()
+            if cause.errno in (errno.EISDIR, errno.EPERM):
+                try:
+                    if stat_module.S_ISDIR(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+                        return False  # a directory: delete() leaves it to delete_directory()
+                except OSError:
+                    pass
             raise UnableToDeleteFile.at(path, cause.strerror or str(cause), cause=cause) from cause
-        return True
-
-    def create_directory(self, path: str, options: WriteOptions) -> None:
-        if not path:
-            return
-        reason = self.jail.too_long(path)
-        if reason is not None:
-            raise UnableToCreateDirectory.at(path, reason)
-        found = self.jail.lstat(path)
-        if found is not None and stat_module.S_ISLNK(found.st_mode):
-            raise PathTraversalDetected.at(path, LINK_REASON)
-        if found is not None and not stat_module.S_ISDIR(found.st_mode):
-            raise UnableToCreateDirectory.at(path, "a file exists at this path")
-        if found is None:
-            self._make_directory_chain(path, UnableToCreateDirectory, path)
-        if options.visibility is not None:
-            try:
-                os.chmod(self.jail.full(path), self.mode_for(options.visibility, "dir"), follow_symlinks=False)
-            except (OSError, NotImplementedError) as cause:
-                raise UnableToCreateDirectory.at(path, str(cause), cause=cause) from cause
-
-    def delete_directory(self, path: str) -> bool:
-        if not path:
-            raise UnableToDeleteDirectory.at(path, "the disk root cannot be deleted")
-        if self.jail.too_long(path) is not None:
-            return False  # a name too long to exist
-        parent, _, name = path.rpartition("/")
-        fd = self._open_listed(parent)  # PathTraversalDetected when a directory above is a link
-        if fd is None:
-            return False
-        try:
-            try:
-                found = os.lstat(name, dir_fd=fd)
-            except (FileNotFoundError, NotADirectoryError):
-                return False
-            if stat_module.S_ISLNK(found.st_mode):
-                raise PathTraversalDetected.at(path, LINK_REASON)
-            if not stat_module.S_ISDIR(found.st_mode):
-                return False
-            # rmtree with dir_fd opens every level with O_NOFOLLOW and unlinks links, never follows them.
-            if sys.version_info >= (3, 11):
-                shutil.rmtree(name, dir_fd=fd)
-            else:  # rmtree's own walk still opens every level with O_NOFOLLOW
-                shutil.rmtree(self.jail.full(path))
-        except OSError as cause:
-            raise UnableToDeleteDirectory.at(path, cause.strerror or str(cause), cause=cause) from cause
         finally:
-            os.close(fd)
+            if dir_fd is not None:
+                os.close(dir_fd)
         return True
 
     def copy(self, source: str, destination: str, options: WriteOptions) -> None:
@@ -337,7 +259,6 @@ class LocalBackend(Backend):
                 raise UnableToCopyFile.between(source, destination, error.reason) from error.__cause__
 
     def move(self, source: str, destination: str, options: WriteOptions) -> None:
-        full_source = self.jail.full(source)
         found = self.jail.lstat(source)
         if found is None or not stat_module.S_ISREG(found.st_mode):
             if found is not None and stat_module.S_ISLNK(found.st_mode):
@@ -346,20 +267,44 @@ class LocalBackend(Backend):
         reason = self.jail.too_long(destination, writing=True)
         if reason is not None:
             raise UnableToMoveFile.between(source, destination, reason)
-        full_destination = self.jail.full(destination)
+        source_at = destination_at = None
         try:
             self.make_parents(destination, UnableToMoveFile)
-            if os.path.isdir(full_destination) and not os.path.islink(full_destination):
+            source_at = self._locate(source, UnableToMoveFile)
+            destination_at = self._locate(destination, UnableToMoveFile)
+            if source_at is None:
+                raise FileNotFound.at(source, "no file exists at this path")
+            if destination_at is None:
+                raise UnableToMoveFile.at(destination, "a file is in the way of a directory above this path")
+            (source_fd, source_name), (destination_fd, destination_name) = source_at, destination_at
+            try:
+                existing = os.stat(destination_name, dir_fd=destination_fd, follow_symlinks=False).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                existing = 0
+            if stat_module.S_ISDIR(existing):
                 raise UnableToMoveFile.between(source, destination, "a directory exists at the destination")
-            os.replace(full_source, full_destination)
+            os.replace(source_name, destination_name, src_dir_fd=source_fd, dst_dir_fd=destination_fd)
             if options.visibility is not None:
-                os.chmod(full_destination, self.mode_for(options.visibility))
+                self._chmod_file(destination_fd, destination_name, self.mode_for(options.visibility))
         except UnableToMoveFile as error:
             if error.source is None:
                 raise UnableToMoveFile.between(source, destination, error.reason) from error.__cause__
             raise
         except OSError as cause:
             raise UnableToMoveFile.between(source, destination, cause.strerror or str(cause), cause=cause) from cause
+        finally:
+            for located in (source_at, destination_at):
+                if located is not None and located[0] is not None:
+                    os.close(located[0])
+
+    @staticmethod
+    def _chmod_file(dir_fd: int | None, name: str, mode: int) -> None:
+        """chmod the entry itself: through a descriptor, so a link swapped in is not followed."""
+        fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+        try:
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
 
     def set_visibility(self, path: str, visibility: str) -> None:
         found = self.jail.lstat(path)
@@ -368,10 +313,25 @@ class LocalBackend(Backend):
         if stat_module.S_ISLNK(found.st_mode):
             raise PathTraversalDetected.at(path, _FILE_LINK_REASON)
         kind = "dir" if stat_module.S_ISDIR(found.st_mode) else "file"
+        mode = self.mode_for(visibility, kind)
+        located = self._locate(path, UnableToSetVisibility)
+        if located is None:
+            raise FileNotFound.at(path, "no file exists at this path")
+        dir_fd, name = located
         try:
-            os.chmod(self.jail.full(path), self.mode_for(visibility, kind), follow_symlinks=False)
-        except (OSError, NotImplementedError) as cause:
-            raise UnableToSetVisibility.at(path, str(cause), cause=cause) from cause
+            try:
+                self._chmod_file(dir_fd, name, mode)
+            except PermissionError:
+                os.chmod(name, mode, dir_fd=dir_fd)  # unreadable (mode 0o000): lstat said it is no link
+        except FileNotFoundError:
+            raise FileNotFound.at(path, "no file exists at this path") from None
+        except OSError as cause:
+            if cause.errno == errno.ELOOP:
+                raise PathTraversalDetected.at(path, _FILE_LINK_REASON) from None
+            raise UnableToSetVisibility.at(path, cause.strerror or str(cause), cause=cause) from cause
+        finally:
+            if dir_fd is not None:
+                os.close(dir_fd)
 
     # -- capabilities -------------------------------------------------------------
 
