@@ -238,3 +238,24 @@ def test_delete_directory_of_a_link_with_listeners_lists_nothing_outside(
     with pytest.raises(PathTraversalDetected):
         disk.delete_directory("link-dir")
     assert deleted == [] and (outside / "secret.txt").exists()
+
+
+def test_a_fifo_in_the_root_neither_hangs_a_read_nor_is_listed(disk: LocalFilesystemAdapter) -> None:
+    disk.put("real.txt", "r")
+    os.mkfifo(Path(disk.root) / "pipe")
+    outcome: list[object] = []
+
+    def read() -> None:
+        try:
+            disk.get("pipe")
+        except FileNotFound as error:
+            outcome.append(error)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(5)
+    assert not reader.is_alive(), "get() of a FIFO blocked"
+    assert len(outcome) == 1 and isinstance(outcome[0], FileNotFound)
+    with pytest.raises(FileNotFound):
+        disk.size("pipe")
+    assert disk.all_files() == ["real.txt"] and not disk.file_exists("pipe")

@@ -71,15 +71,17 @@ def write_xattrs(
             pass  # A MIME type is a hint the disk can guess again: losing it loses nothing.
 
 
-def read_xattrs(full: str) -> tuple[str | None, dict[str, str]]:
-    """``(mimetype, metadata)`` stored on the file at ``full`` (never through a link).
+def read_xattrs(target: str | int) -> tuple[str | None, dict[str, str]]:
+    """``(mimetype, metadata)`` stored on the file at path ``target`` (never a link's) or open as fd ``target``.
 
     A filesystem without attributes, or attributes another tool garbled, read as none.
     """
     if not HAS_XATTR:
         return None, {}
+    # With a descriptor there is no link to follow; with a path, never follow the last one.
+    follow = isinstance(target, int)
     try:
-        names = os.listxattr(full, follow_symlinks=False)
+        names = os.listxattr(target, follow_symlinks=follow)
     except OSError:
         return None, {}
     if not names:
@@ -89,14 +91,14 @@ def read_xattrs(full: str) -> tuple[str | None, dict[str, str]]:
     try:
         for name in names:
             if name == _MIMETYPE:
-                mimetype = os.getxattr(full, name, follow_symlinks=False).decode("utf-8", "replace")
+                mimetype = os.getxattr(target, name, follow_symlinks=follow).decode("utf-8", "replace")
             elif name.startswith(_LEGACY_PREFIX):
                 metadata.setdefault(
                     name[len(_LEGACY_PREFIX) :],
-                    os.getxattr(full, name, follow_symlinks=False).decode("utf-8", "replace"),
+                    os.getxattr(target, name, follow_symlinks=follow).decode("utf-8", "replace"),
                 )
         if _METADATA in names:
-            stored = json.loads(os.getxattr(full, _METADATA, follow_symlinks=False))
+            stored = json.loads(os.getxattr(target, _METADATA, follow_symlinks=follow))
             if isinstance(stored, dict):
                 metadata.update((str(key), str(value)) for key, value in stored.items())
     except (OSError, ValueError):

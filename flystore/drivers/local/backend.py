@@ -243,7 +243,6 @@ class LocalBackend(DirectoryVerbs):
         return True
 
     def copy(self, source: str, destination: str, options: WriteOptions) -> None:
-        full_source = self.jail.full(source)
         with self.open_read(source) as handle:
             found = os.fstat(handle.fileno())
             mode = (
@@ -251,7 +250,7 @@ class LocalBackend(DirectoryVerbs):
                 if options.visibility is not None
                 else stat_module.S_IMODE(found.st_mode)
             )
-            attributes = read_xattrs(full_source)
+            attributes = read_xattrs(handle.fileno())
             try:
                 write_with(self, destination, lambda fd: copy_into(fd, handle.read), mode, attributes,
                            UnableToCopyFile)
