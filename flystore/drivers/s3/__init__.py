@@ -34,8 +34,8 @@ from typing import Any
 from .adapter import S3FilesystemAdapter
 from .backend import S3Backend
 from .common import MiB as MiB
-from .options import S3_OPTIONS as S3_OPTIONS
 from .options import S3_ALIASES as S3_ALIASES
+from .options import S3_OPTIONS as S3_OPTIONS
 
 __all__ = ["S3Backend", "S3FilesystemAdapter", "create"]
 
