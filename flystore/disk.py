@@ -1075,6 +1075,17 @@ class FilesystemAdapter:
 
         return disk_file_response(self, path, name=name, headers=headers)
 
+    async def put_upload(self, file: Any, folder: str, name: str | None = None, **options: Any) -> str:
+        """Validate an upload (flystore.uploads rules; ``options`` as ``UploadConfig``) and store it.
+
+        Raises:
+            UploadRejected: a rule was broken (``reason`` says which); nothing was stored.
+            UnableToWriteFile: the disk failed; nothing was stored.
+        """
+        from .uploads import put_upload
+
+        return await put_upload(self, file, folder, name, **options)
+
     @property
     def fs(self) -> DiskFileSystem:
         """This disk as an fsspec filesystem (for pandas, pyarrow, dask ...), decorators included."""
