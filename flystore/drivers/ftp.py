@@ -37,7 +37,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from ..attributes import DirectoryAttributes, Entry, FileAttributes, WriteOptions
 from ..backend import Readable
-from ..config import string_option
+from ..config import COMMON_OPTIONS, string_option
 from ..errors import (
     DriverNotInstalled,
     FileNotFound,
@@ -54,7 +54,9 @@ from ..errors import (
     UnableToRetrieveMetadata,
     UnableToWriteFile,
 )
+from ._names import check_name_length
 from ._readers import PositionedReader
+from ._remote import DEFAULT_RETRIES, DEFAULT_TIMEOUT, checked_options, retries_option, retrying, timeout_option
 from .generic import TEMP_PREFIX, FsspecBackend, parse_time, translate_errors
 
 __all__ = ["FtpBackend", "FtpSettings", "create"]
@@ -69,6 +71,9 @@ _MAX_IDLE_CONNECTIONS = 4
 _NOT_IMPLEMENTED = ("500", "502", "504")
 # Replies meaning "no such file or directory" (pyftpdlib answers 501 for a missing directory).
 _MISSING = ("550", "501", "450")
+# Servers refuse command lines past about 2 KiB (pyftpdlib: "500 Command too long", then it reads
+# the rest of the line as another command): longer paths are refused before they are sent.
+MAX_COMMAND_PATH = 2000
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,9 @@ class FtpSettings:
     password: str = ""
     tls: bool = False
     verify: bool | str = True
-    timeout: float = 30.0
+    timeout: float = DEFAULT_TIMEOUT
     passive: bool = True
+    retries: int = DEFAULT_RETRIES
 
     @property
     def address(self) -> str:
@@ -92,9 +98,15 @@ class FtpSettings:
     def connect(self) -> ftplib.FTP:
         """A logged-in control connection (binary transfers, passive mode, TLS-protected data on FTPS).
 
+        A refused or dropped connection and a ``421`` greeting are tried again ``retries`` times;
+        a timeout or a refused login is not (the first already took its time or will not change).
+
         Raises:
             ConnectionError: the server could not be reached or refused the login.
         """
+        return retrying(self._connect_once, self.retries, _transient_connect_failure)
+
+    def _connect_once(self) -> ftplib.FTP:
         connection: ftplib.FTP
         if self.tls:
             connection = ftplib.FTP_TLS(context=self._tls_context(), timeout=self.timeout, encoding="utf-8")
@@ -119,6 +131,15 @@ class FtpSettings:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         return context
+
+
+def _transient_connect_failure(error: BaseException) -> bool:
+    cause = error.__cause__ if isinstance(error, ConnectionError) and error.__cause__ is not None else error
+    if isinstance(cause, TimeoutError):
+        return False
+    if isinstance(cause, ftplib.error_temp):
+        return _reply_code(cause) == "421"
+    return isinstance(cause, (OSError, EOFError)) and not isinstance(cause, ssl.SSLError)
 
 
 def _describe(cause: BaseException) -> str:
@@ -265,9 +286,14 @@ class FtpBackend(FsspecBackend):
     # -- keys and metadata ---------------------------------------------------------
 
     def _key(self, path: str) -> str:
+        """The absolute path of ``path`` on the server.
+
+        Raises:
+            NameTooLong: a name over 255 bytes, or a command line the server would refuse.
+        """
         if not path:
             return self.root or "/"
-        return f"{self.root}/{path}"
+        return check_name_length(f"{self.root}/{path}", max_path=MAX_COMMAND_PATH)
 
     def _stat_key(self, fs: Any, key: str) -> dict[str, Any] | None:
         """``{"type", "size", "modify"}`` of ``key``, or None when nothing is there."""
@@ -343,14 +369,15 @@ class FtpBackend(FsspecBackend):
     def open_read(self, path: str) -> BinaryIO:
         with translate_errors(UnableToReadFile, path):
             info = self._info(path)
+            key = self._key(path)
         if info is None or info.get("type") != "file":
             raise FileNotFound.at(path, "no file exists at this path")
-        raw = _FtpReader(self, self._key(path), path, size=int(info.get("size") or 0))
+        raw = _FtpReader(self, key, path, size=int(info.get("size") or 0))
         return io.BufferedReader(raw, _READ_BUFFER)  # type: ignore[return-value]
 
     def _walk(self, path: str, deep: bool) -> Iterator[Entry]:
-        key = self._key(path)
         with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):
+            key = self._key(path)
             children = self._run(lambda fs: self._listdir(fs, key))
         prefix = f"{path}/" if path else ""
         for name, entry in children:
@@ -414,8 +441,8 @@ class FtpBackend(FsspecBackend):
         self.write_stream(path, io.BytesIO(data), options)
 
     def write_stream(self, path: str, stream: Readable, options: WriteOptions) -> None:
-        key = self._key(path)
         with translate_errors(UnableToWriteFile, path, missing_is=UnableToWriteFile):
+            key = self._key(path)
             self._run(lambda fs: self._prepare_target(fs, path, UnableToWriteFile))
             parent = posixpath.dirname(key)
             temporary = f"{parent.rstrip('/')}/{TEMP_PREFIX}{uuid.uuid4().hex}"
@@ -470,7 +497,8 @@ class FtpBackend(FsspecBackend):
         raise failure
 
     def delete(self, path: str) -> bool:
-        key = self._key(path)
+        with translate_errors(UnableToDeleteFile, path, missing_is=UnableToDeleteFile):
+            key = self._key(path)
 
         def remove(fs: Any) -> bool:
             entry = self._stat_key(fs, key)
@@ -490,14 +518,15 @@ class FtpBackend(FsspecBackend):
     def create_directory(self, path: str, options: WriteOptions) -> None:
         if not path:
             return
-        key = self._key(path)
         with translate_errors(UnableToCreateDirectory, path, missing_is=UnableToCreateDirectory):
+            key = self._key(path)
             self._run(lambda fs: self._ensure_directory(fs, key, path, UnableToCreateDirectory))
 
     def delete_directory(self, path: str) -> bool:
         if not path:
             raise UnableToDeleteDirectory.at(path, "the disk root cannot be deleted")
-        key = self._key(path)
+        with translate_errors(UnableToDeleteDirectory, path, missing_is=UnableToDeleteDirectory):
+            key = self._key(path)
 
         def remove_tree(fs: Any, directory: str) -> None:
             for name, entry in self._listdir(fs, directory):
@@ -529,9 +558,8 @@ class FtpBackend(FsspecBackend):
             raise UnableToCopyFile.between(source, destination, error.reason) from error.__cause__
 
     def move(self, source: str, destination: str, options: WriteOptions) -> None:
-        source_key, destination_key = self._key(source), self._key(destination)
-
         def rename(fs: Any) -> None:
+            source_key, destination_key = self._key(source), self._key(destination)
             entry = self._stat_key(fs, source_key)
             if entry is None or entry["type"] != "file":
                 raise FileNotFound.at(source, "no file exists at this path")
@@ -694,7 +722,7 @@ class _FtpReader(PositionedReader):
         super().close()
 
 
-_FTP_OPTIONS = frozenset({"host", "port", "username", "password", "root", "tls", "ssl", "verify", "timeout", "passive"})
+_FTP_OPTIONS = frozenset({"host", "port", "username", "password", "root", "tls", "ssl", "verify", "passive"})
 
 
 def _port(name: str, value: Any, default: int) -> int:
@@ -709,14 +737,6 @@ def _port(name: str, value: Any, default: int) -> int:
     return port
 
 
-def _timeout(name: str, value: Any, default: float) -> float:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise InvalidConfiguration(f"must be a positive number of seconds, not {value!r}", option="timeout", disk=name)
-    return float(value)
-
-
 
 def _flag(name: str, options: Mapping[str, Any], key: str, default: bool) -> bool:
     value = options.get(key, default)
@@ -726,13 +746,16 @@ def _flag(name: str, options: Mapping[str, Any], key: str, default: bool) -> boo
 
 
 def create(name: str, options: dict[str, Any], manager: Any) -> Any:
-    """Build an ftp disk: ``host`` (required), ``port``, ``username``, ``password``, ``root``,
-    ``tls`` (alias ``ssl``), ``verify``, ``timeout``, ``passive``."""
-    from ..disk import COMMON_OPTIONS, FilesystemAdapter
+    """Build an ftp disk: ``host`` (required), ``port``, ``username`` (alias ``user``), ``password``,
+    ``root`` (alias ``base_path``), ``tls`` (or ``ssl``), ``verify``, ``timeout``, ``retries``, ``passive``.
 
-    unknown = set(options) - _FTP_OPTIONS - COMMON_OPTIONS
-    if unknown:
-        raise InvalidConfiguration("unknown option for the ftp driver", option=sorted(unknown)[0], disk=name)
+    Raises:
+        InvalidConfiguration: an unknown or malformed option.
+        DriverNotInstalled: fsspec's ftp module is missing.
+    """
+    from ..disk import FilesystemAdapter
+
+    options = checked_options(name, options, _FTP_OPTIONS)
     try:
         filesystem_class = _filesystem_class()
     except ImportError as cause:
@@ -750,8 +773,9 @@ def create(name: str, options: dict[str, Any], manager: Any) -> Any:
         password=string_option(name, options, "password") or "",
         tls=tls,
         verify=verify,
-        timeout=_timeout(name, options.get("timeout"), 30.0),
+        timeout=timeout_option(name, options),
         passive=_flag(name, options, "passive", True),
+        retries=retries_option(name, options),
     )
     root = options.get("root") or ""
     if not isinstance(root, str):

@@ -31,7 +31,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from ..attributes import DirectoryAttributes, Entry, FileAttributes, WriteOptions
 from ..backend import Readable
-from ..config import string_option
+from ..config import COMMON_OPTIONS, string_option
 from ..errors import (
     DriverNotInstalled,
     FileNotFound,
@@ -45,7 +45,9 @@ from ..errors import (
     UnableToSetVisibility,
     UnableToWriteFile,
 )
+from ._names import check_name_length
 from ._readers import TranslatingReader
+from ._remote import DEFAULT_RETRIES, DEFAULT_TIMEOUT, checked_options, retries_option, retrying, timeout_option
 from .generic import TEMP_PREFIX, FsspecBackend, translate_errors
 
 __all__ = ["DEFAULT_PERMISSIONS", "SftpBackend", "SftpSettings", "create"]
@@ -75,7 +77,8 @@ class SftpSettings:
     private_key: str | None = None
     passphrase: str | None = None
     known_hosts: Any = ()
-    timeout: float = 30.0
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
     permissions: Mapping[str, Mapping[str, int]] = field(default_factory=lambda: DEFAULT_PERMISSIONS)
 
     @property
@@ -152,9 +155,7 @@ class SftpBackend(FsspecBackend):
                 self._shutdown(stale, channel)
             if self._fs is None:
                 try:
-                    self._fs = self._filesystem_class(
-                        self._settings.host, skip_instance_cache=True, **self._settings.connect_options()
-                    )
+                    self._fs = retrying(self._connect, self._settings.retries, _transient_connect_failure)
                 except Exception as cause:
                     hint = ""
                     if type(cause).__name__ == "HostKeyNotVerifiable":
@@ -170,6 +171,9 @@ class SftpBackend(FsspecBackend):
     @fs.setter
     def fs(self, value: Any) -> None:
         self._fs = value
+
+    def _connect(self) -> Any:
+        return self._filesystem_class(self._settings.host, skip_instance_cache=True, **self._settings.connect_options())
 
     def _call(self, function: Callable[..., Awaitable[_T]], *args: Any) -> _T:
         """Run ``function(sftp_client, *args)`` on sshfs's event loop, with SFTP errors as OSErrors."""
@@ -229,9 +233,15 @@ class SftpBackend(FsspecBackend):
     # -- keys, modes, metadata -------------------------------------------------------
 
     def _key(self, path: str) -> str:
+        """The path of ``path`` on the server.
+
+        Raises:
+            NameTooLong: a name over 255 bytes or a path over 4,096 (asyncssh would send it,
+                and the server's answer differs from server to server).
+        """
         if not path:
             return self.root or "."
-        return f"{self.root.rstrip('/')}/{path}" if self.root else path
+        return check_name_length(f"{self.root.rstrip('/')}/{path}" if self.root else path)
 
     def _mode_for(self, visibility: str, kind: str = "file") -> int:
         modes = self.file_modes if kind == "file" else self.dir_modes
@@ -271,8 +281,8 @@ class SftpBackend(FsspecBackend):
         return io.BufferedReader(TranslatingReader(handle, path, _describe), _READ_BUFFER)  # type: ignore[return-value]
 
     def _walk(self, path: str, deep: bool) -> Iterator[Entry]:
-        key = self._key(path)
         with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):
+            key = self._key(path)
             try:
                 children = list(self.fs.ls(key, detail=True))
             except (FileNotFoundError, NotADirectoryError):
@@ -386,8 +396,8 @@ class SftpBackend(FsspecBackend):
     def create_directory(self, path: str, options: WriteOptions) -> None:
         if not path:
             return
-        key = self._key(path)
         with translate_errors(UnableToCreateDirectory, path, missing_is=UnableToCreateDirectory):
+            key = self._key(path)
             self._ensure_directory(key, path, UnableToCreateDirectory)
             if options.visibility is not None:
                 self._chmod(key, self._mode_for(options.visibility, "dir"))
@@ -433,6 +443,11 @@ class SftpBackend(FsspecBackend):
             self._chmod(self._key(path), self._mode_for(visibility, kind))
 
 
+def _transient_connect_failure(error: BaseException) -> bool:
+    """A refused or reset connection is worth another attempt; a timeout or a refused login is not."""
+    return isinstance(error, OSError) and not isinstance(error, (TimeoutError, PermissionError))
+
+
 def _connection_lost(fs: Any) -> bool:
     client = getattr(fs, "_client", None)
     is_closed = getattr(client, "is_closed", None)
@@ -463,7 +478,6 @@ _SFTP_OPTIONS = frozenset(
         "root",
         "known_hosts",
         "host_key_check",
-        "timeout",
         "permissions",
     }
 )
@@ -510,12 +524,15 @@ def _permissions(name: str, value: Any) -> dict[str, dict[str, int]]:
 def create(name: str, options: dict[str, Any], manager: Any) -> Any:
     """Build an sftp disk: ``host`` (required), ``port``, ``username``, ``password``,
     ``private_key``, ``passphrase``, ``root``, ``known_hosts``, ``host_key_check``,
-    ``timeout``, ``permissions``."""
-    from ..disk import COMMON_OPTIONS, FilesystemAdapter
+    ``timeout``, ``retries``, ``permissions`` (``user`` and ``base_path`` are aliases).
 
-    unknown = set(options) - _SFTP_OPTIONS - COMMON_OPTIONS
-    if unknown:
-        raise InvalidConfiguration("unknown option for the sftp driver", option=sorted(unknown)[0], disk=name)
+    Raises:
+        InvalidConfiguration: an unknown or malformed option, or a missing key file.
+        DriverNotInstalled: sshfs or asyncssh is missing.
+    """
+    from ..disk import FilesystemAdapter
+
+    options = checked_options(name, options, _SFTP_OPTIONS)
     try:
         import asyncssh  # noqa: F401  # sshfs needs it; fail here, not on first use
         from sshfs import SSHFileSystem
@@ -527,10 +544,7 @@ def create(name: str, options: dict[str, Any], manager: Any) -> Any:
     port = options.get("port", 22)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise InvalidConfiguration(f"must be a port number (1-65535), not {port!r}", option="port", disk=name)
-    timeout = options.get("timeout", 30.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise InvalidConfiguration(f"must be a positive number of seconds, not {timeout!r}", option="timeout",
-                                   disk=name)
+    timeout = timeout_option(name, options)
     private_key = string_option(name, options, "private_key")
     if private_key is not None:
         private_key = os.path.expanduser(private_key)
@@ -547,7 +561,8 @@ def create(name: str, options: dict[str, Any], manager: Any) -> Any:
         private_key=private_key,
         passphrase=string_option(name, options, "passphrase"),
         known_hosts=_known_hosts(name, options),
-        timeout=float(timeout),
+        timeout=timeout,
+        retries=retries_option(name, options),
         permissions=_permissions(name, options.get("permissions")),
     )
     backend = SftpBackend(settings, root, filesystem_class=SSHFileSystem)

@@ -26,13 +26,14 @@ import json
 import posixpath
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 from xml.etree import ElementTree
 
 from ..attributes import DirectoryAttributes, Entry, FileAttributes, WriteOptions
 from ..backend import Readable
+from ..config import COMMON_OPTIONS
 from ..errors import (
     DriverNotInstalled,
     FileNotFound,
@@ -47,7 +48,9 @@ from ..errors import (
     UnableToReadFile,
     UnableToWriteFile,
 )
+from ._names import check_name_length
 from ._readers import TranslatingReader
+from ._remote import checked_options, retries_option, retrying, timeout_option
 from .generic import TEMP_PREFIX, FsspecBackend, parse_time, translate_errors
 
 __all__ = ["PROPERTY_NAMESPACE", "WebdavBackend", "create"]
@@ -117,8 +120,13 @@ class WebdavBackend(FsspecBackend):
     # -- keys and properties ---------------------------------------------------------
 
     def _key(self, path: str) -> str:
-        """The resource's path under the base URL, percent-encoded segment by segment."""
+        """The resource's path under the base URL, percent-encoded segment by segment.
+
+        Raises:
+            NameTooLong: a segment or the whole path is longer than a server's filesystem holds.
+        """
         joined = f"{self.root}/{path}" if self.root and path else (path or self.root)
+        check_name_length(joined)
         return "/".join(quote(segment, safe="") for segment in joined.split("/")) if joined else ""
 
     def _propfind(self, key: str, depth: str) -> list[Any]:
@@ -294,27 +302,45 @@ class WebdavBackend(FsspecBackend):
         self.write_stream(path, io.BytesIO(data), options)
 
     def write_stream(self, path: str, stream: Readable, options: WriteOptions) -> None:
-        key = self._key(path)
         with translate_errors(UnableToWriteFile, path, missing_is=UnableToWriteFile):
+            key = self._key(path)
             self._prepare_target(path, UnableToWriteFile)
-            parent = posixpath.dirname(key)
-            temporary = f"{parent}/{TEMP_PREFIX}{uuid.uuid4().hex}" if parent else f"{TEMP_PREFIX}{uuid.uuid4().hex}"
-            headers = {"Content-Type": options.mimetype} if options.mimetype else {}
-            body = _Body(stream)
+            self._upload(key, stream, options)
+
+    def _upload(self, key: str, stream: Readable, options: WriteOptions) -> None:
+        """``PUT`` ``stream`` to a hidden sibling and ``MOVE`` it over ``key``, or straight to ``key``
+        when the server could misread ``key`` as a ``Destination`` (see ``destination_is_safe``)."""
+        headers = {"Content-Type": options.mimetype} if options.mimetype else {}
+        body = _Body(stream)
+        if not destination_is_safe(key):
+            # Not atomic (a reader may see the upload in flight), but it cannot land on another file.
             try:
-                self.client.request("PUT", temporary, content=body, headers=headers)
+                self.client.request("PUT", key, content=body, headers=headers)
                 body.raise_failure()
-                self._set_properties(temporary, options)
-                self.client.move(temporary, key, overwrite=True)
             except BaseException:
-                self._remove_quietly(temporary)
+                self._remove_quietly(key)
                 raise
+            self._set_properties(key, options)
+            return
+        parent = posixpath.dirname(key)
+        temporary = f"{parent}/{TEMP_PREFIX}{uuid.uuid4().hex}" if parent else f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        try:
+            self.client.request("PUT", temporary, content=body, headers=headers)
+            body.raise_failure()
+            self._set_properties(temporary, options)
+            self.client.move(temporary, key, overwrite=True)
+        except BaseException:
+            self._remove_quietly(temporary)
+            raise
+        if self._info_key(temporary) is not None:  # the server moved something else, not our upload
+            self._remove_quietly(temporary)
+            raise OSError("the server did not move the upload into place")
 
     def delete(self, path: str) -> bool:
         from webdav4.client import ResourceNotFound
 
-        key = self._key(path)
         with translate_errors(UnableToDeleteFile, path, missing_is=UnableToDeleteFile):
+            key = self._key(path)
             info = self._info_key(key)
             if info is None or info["type"] != "file":
                 return False
@@ -335,8 +361,8 @@ class WebdavBackend(FsspecBackend):
 
         if not path:
             raise UnableToDeleteDirectory.at(path, "the disk root cannot be deleted")
-        key = self._key(path)
         with translate_errors(UnableToDeleteDirectory, path, missing_is=UnableToDeleteDirectory):
+            key = self._key(path)
             info = self._info_key(key)
             if info is None or info["type"] != "directory":
                 return False
@@ -354,7 +380,11 @@ class WebdavBackend(FsspecBackend):
                 if info is None or info["type"] != "file":
                     raise FileNotFound.at(source, "no file exists at this path")
                 self._prepare_target(destination, UnableToCopyFile)
-                self.client.copy(self._key(source), self._key(destination), depth=0, overwrite=True)
+                target = self._key(destination)
+                if destination_is_safe(target):
+                    self.client.copy(self._key(source), target, depth=0, overwrite=True)
+                else:
+                    self._copy_through_client(source, target, info)
         except UnableToCopyFile as error:
             raise UnableToCopyFile.between(source, destination, error.reason) from error.__cause__
 
@@ -366,9 +396,32 @@ class WebdavBackend(FsspecBackend):
                 if info is None or info["type"] != "file":
                     raise FileNotFound.at(source, "no file exists at this path")
                 self._prepare_target(destination, UnableToMoveFile)
-                self.client.move(self._key(source), self._key(destination), overwrite=True)
+                target = self._key(destination)
+                if destination_is_safe(target):
+                    self.client.move(self._key(source), target, overwrite=True)
+                else:
+                    self._copy_through_client(source, target, info)
+                    self.client.remove(self._key(source))
         except UnableToMoveFile as error:
             raise UnableToMoveFile.between(source, destination, error.reason) from error.__cause__
+
+
+    def _copy_through_client(self, source: str, target: str, info: Mapping[str, Any]) -> None:
+        """Stream ``source`` to ``target`` with ``GET`` and ``PUT``, keeping its MIME type and metadata
+        (for targets a ``Destination`` header cannot name safely)."""
+        options = WriteOptions(mimetype=info.get("mimetype"), metadata=info.get("metadata") or {})
+        with self.open_read(source) as reader:
+            self._upload(target, reader, options)
+
+
+def destination_is_safe(key: str) -> bool:
+    """Whether a server can be trusted to read ``key`` (percent-encoded) in a ``Destination`` header.
+
+    Servers decode the header before parsing it as a URL (wsgidav does), so a name with
+    ``?``, ``#`` or ``;`` would lose its tail and a ``%`` could be decoded twice: the
+    ``MOVE`` or ``COPY`` would overwrite a different file. Such names are written directly.
+    """
+    return not any(character in unquote(key) for character in "?#;%")
 
 
 class _Body:
@@ -402,18 +455,38 @@ class _Body:
             raise failure
 
 
-_WEBDAV_OPTIONS = frozenset({"base_url", "username", "password", "root", "timeout", "verify", "properties"})
+_WEBDAV_OPTIONS = frozenset({"base_url", "username", "password", "root", "verify", "properties"})
+
+
+def _transient(error: BaseException) -> bool:
+    """A refused connection or a 429/5xx answer is worth another attempt (webdav4's own set)."""
+    import httpx
+    from webdav4.client import HTTPError
+
+    if isinstance(error, HTTPError):
+        return getattr(error, "status_code", None) in (423, 429, 500, 502, 503, 504, 509)
+    return isinstance(error, httpx.ConnectError)
+
+
+def _retry(retries: int) -> Callable[[Callable[[], Any]], Any]:
+    """webdav4's ``retry`` hook (it wraps PROPFIND, MKCOL, DELETE, COPY and MOVE; never a PUT body)."""
+    return lambda call: retrying(call, retries, _transient)
 
 
 def create(name: str, options: dict[str, Any], manager: Any) -> Any:
-    """Build a webdav disk: ``base_url`` (required), ``username``, ``password``, ``root``,
-    ``timeout``, ``verify``, ``properties``."""
-    from ..disk import COMMON_OPTIONS, FilesystemAdapter
+    """Build a webdav disk: ``base_url`` (required), ``username`` (alias ``user``), ``password``,
+    ``root`` (alias ``base_path``), ``timeout``, ``retries``, ``verify``, ``properties``.
 
-    unknown = set(options) - _WEBDAV_OPTIONS - COMMON_OPTIONS
-    if unknown:
-        raise InvalidConfiguration("unknown option for the webdav driver", option=sorted(unknown)[0], disk=name)
+    Raises:
+        InvalidConfiguration: an unknown or malformed option.
+        DriverNotInstalled: webdav4 is missing.
+    """
+    from ..disk import FilesystemAdapter
+
+    options = checked_options(name, options, _WEBDAV_OPTIONS)
     try:
+        import httpx
+        from webdav4.client import Client
         from webdav4.fsspec import WebdavFileSystem
     except ImportError as cause:
         raise DriverNotInstalled.for_extra("webdav", "the webdav driver", disk=name, cause=cause) from cause
@@ -428,10 +501,8 @@ def create(name: str, options: dict[str, Any], manager: Any) -> Any:
             raise InvalidConfiguration(f"must be a string, not {type(value).__name__}", option=key, disk=name)
     if password is not None and not username:
         raise InvalidConfiguration("a password needs a username", option="username", disk=name)
-    timeout = options.get("timeout", 30.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise InvalidConfiguration(f"must be a positive number of seconds, not {timeout!r}", option="timeout",
-                                   disk=name)
+    timeout = timeout_option(name, options)
+    retries = retries_option(name, options)
     verify = options.get("verify", True)
     if not isinstance(verify, (bool, str)):
         raise InvalidConfiguration("must be true, false or a CA bundle path", option="verify", disk=name)
@@ -455,7 +526,10 @@ def create(name: str, options: dict[str, Any], manager: Any) -> Any:
             ) from cause
 
     def factory() -> Any:
-        return WebdavFileSystem(url, auth=auth, timeout=float(timeout), verify=tls, skip_instance_cache=True)
+        # The transport tries a refused connection again (any request, a PUT too: nothing was sent yet).
+        transport = httpx.HTTPTransport(verify=tls, retries=retries)
+        client = Client(url, auth=auth, timeout=timeout, transport=transport, retry=_retry(retries))
+        return WebdavFileSystem(url, client=client, skip_instance_cache=True)
 
     backend = WebdavBackend(factory, root, properties=properties)
     config = {key: value for key, value in options.items() if key in COMMON_OPTIONS}
