@@ -258,3 +258,33 @@ def test_s3_counts_the_encoded_size_of_non_ascii_values(
     assert disk.metadata("under/ok.txt")["metadata"] == {"k": value}
     with pytest.raises(InvalidMetadata, match="2048"):
         disk.put("under/over.txt", b"x", metadata={"k": "é" * 800})  # 1,600 bytes, but 2,160 as sent
+
+
+# -- names the backend cannot hold -------------------------------------------------------------
+
+LONG = "/".join(["segment" * 10] * 70)  # 4,969 bytes: over the 1,024 every cloud allows
+
+
+@pytest.mark.parametrize("driver", ["s3", "gcs", "azure"])
+def test_a_name_over_the_clouds_limit_is_refused_before_it_is_sent(
+    built: Callable[[dict[str, Any]], FilesystemAdapter], request: pytest.FixtureRequest, driver: str
+) -> None:
+    from flystore import FileNotFound, UnableToCopyFile, UnableToWriteFile
+
+    disk = built(request.getfixturevalue(f"{driver}_config"))
+    with pytest.raises(UnableToWriteFile, match="1,024") as caught:
+        disk.put(LONG, b"x")
+    assert caught.value.path == LONG and caught.value.disk == "cloud"
+    with pytest.raises(UnableToWriteFile, match="1,024"):
+        disk.write_stream(LONG, iter([b"x"]))
+    assert disk.file_exists(LONG) is False and disk.exists(LONG) is False
+    with pytest.raises(FileNotFound):
+        disk.get(LONG)
+    disk.put("under/short.txt", b"x")
+    with pytest.raises(UnableToCopyFile, match="1,024"):
+        disk.copy("under/short.txt", LONG)
+    at_limit = "under/" + "n" * (1024 - len("under/"))  # exactly 1,024: allowed
+    disk.put(at_limit, b"fits")
+    assert disk.get(at_limit) == b"fits"
+    if driver == "s3":
+        assert disk.backend.direct is not None  # type: ignore[attr-defined]  # no 400 switched it off

@@ -46,6 +46,10 @@ _COPY_POLL_SECONDS = 0.2
 _COPY_POLL_LIMIT = 600.0
 
 
+#: The longest blob name Azure accepts, in characters (prefix included).
+MAX_NAME_CHARS = 1024
+
+
 class AzureBackend(FsspecBackend):
     """Block blobs in one container (optionally under a prefix).
 
@@ -149,6 +153,20 @@ class AzureBackend(FsspecBackend):
                     ) from cause
                 raise error.at(path, _describe(cause), cause=cause) from cause
 
+    def _too_long(self, path: str) -> bool:
+        return len(self._blob(path)) > MAX_NAME_CHARS
+
+    def _refuse_long_name(self, path: str, error: type[StorageError]) -> None:
+        """Refuse a blob name Azure cannot hold, before asking.
+
+        Raises:
+            error: the name is longer than ``MAX_NAME_CHARS``.
+        """
+        if self._too_long(path):
+            raise error.at(
+                path, f"the blob name is {len(self._blob(path)):,} characters; Azure allows {MAX_NAME_CHARS:,}"
+            )
+
     def _is_marker(self, path: str) -> bool:
         return posixpath.basename(path) == DIRECTORY_MARKER
 
@@ -207,7 +225,7 @@ class AzureBackend(FsspecBackend):
 
     def _is_file(self, path: str, error: type[StorageError]) -> bool:
         """Whether a file is at ``path``; asked on behalf of a verb, so a failure is that verb's ``error``."""
-        if not path or self._is_marker(path):
+        if not path or self._is_marker(path) or self._too_long(path):
             return False
         with self._errors(error, path, missing_is=error):
             properties = self._call(self._properties, self._blob(path))
@@ -228,6 +246,7 @@ class AzureBackend(FsspecBackend):
     def read(self, path: str) -> bytes:
         if self._is_marker(path):
             raise FileNotFound.at(path, "no file exists at this path")
+        self._refuse_long_name(path, FileNotFound)
 
         async def download() -> bytes | None:
             downloader = await self._blob_client(path).download_blob(max_concurrency=self.max_concurrency)
@@ -352,6 +371,7 @@ class AzureBackend(FsspecBackend):
     def copy(self, source: str, destination: str, options: WriteOptions) -> None:
         if not self._is_file(source, UnableToCopyFile):
             raise FileNotFound.at(source, "no file exists at this path")
+        self._refuse_long_name(destination, UnableToCopyFile)
         self._refuse_directory_for(destination, UnableToCopyFile)
         try:
             with self._errors(UnableToCopyFile, source):
@@ -362,6 +382,7 @@ class AzureBackend(FsspecBackend):
     def move(self, source: str, destination: str, options: WriteOptions) -> None:
         if not self._is_file(source, UnableToMoveFile):
             raise FileNotFound.at(source, "no file exists at this path")
+        self._refuse_long_name(destination, UnableToMoveFile)
         self._refuse_directory_for(destination, UnableToMoveFile)
         try:
             with self._errors(UnableToMoveFile, source):

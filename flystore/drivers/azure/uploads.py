@@ -76,6 +76,7 @@ def _upload_settings(backend: AzureBackend, path: str, options: WriteOptions) ->
         )
     if backend._is_marker(path):
         raise UnableToWriteFile.at(path, f"{DIRECTORY_MARKER!r} is reserved for directory markers")
+    backend._refuse_long_name(path, UnableToWriteFile)
     _check_metadata(path, options.metadata)
     settings: dict[str, Any] = {
         "content_type": options.mimetype or _guess_mimetype(path),

@@ -79,6 +79,7 @@ class GcsBackend(_GcsUploads, _GcsSigning):
     def read(self, path: str) -> bytes:
         if not path or posixpath.basename(path) == DIRECTORY_MARKER:
             raise FileNotFound.at(path, "no file exists at this path")
+        self._refuse_long_name(path, FileNotFound)
         with self._translated(UnableToReadFile, path, missing=FileNotFound):
             return self._download(path)
 
@@ -232,6 +233,7 @@ class GcsBackend(_GcsUploads, _GcsSigning):
                      error: type[UnableToCopyFile] | type[UnableToMoveFile]) -> dict[str, Any]:
         try:
             found = self._require_object(source, error)
+            self._refuse_long_name(destination, error)
             self._refuse_directory(destination, error)
             recorded = (found.get("metadata") or {}).get(VISIBILITY_METADATA_KEY)
             visibility = options.visibility or (recorded if recorded in _PREDEFINED_ACL else None)

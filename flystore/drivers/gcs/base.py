@@ -12,6 +12,10 @@ from ..generic import DIRECTORY_MARKER, FsspecBackend
 from .common import _PREDEFINED_ACL, DEFAULT_CHUNK_SIZE, GOOGLE_STORAGE_URL, _reason
 
 
+#: The longest GCS object name, in UTF-8 bytes (prefix included).
+MAX_NAME_BYTES = 1024
+
+
 class _GcsBase(FsspecBackend):
     """What every part of ``GcsBackend`` uses: its constructor, object names and requests.
 
@@ -57,6 +61,16 @@ class _GcsBase(FsspecBackend):
         if not path:
             return self.prefix
         return f"{self.prefix}/{path}" if self.prefix else path
+
+    def _refuse_long_name(self, path: str, error: type[StorageError]) -> None:
+        """Refuse an object name GCS cannot hold, before asking.
+
+        Raises:
+            error: the name is longer than ``MAX_NAME_BYTES``.
+        """
+        size = len(self._name(path).encode())
+        if size > MAX_NAME_BYTES:
+            raise error.at(path, f"the object name is {size:,} bytes; GCS names are at most {MAX_NAME_BYTES:,}")
 
     def _directory_prefix(self, path: str) -> str:
         name = self._name(path)
@@ -105,7 +119,7 @@ class _GcsBase(FsspecBackend):
 
     def _get_object(self, path: str) -> dict[str, Any] | None:
         """The object resource at ``path``, or None (markers are never files)."""
-        if not path or posixpath.basename(path) == DIRECTORY_MARKER:
+        if not path or posixpath.basename(path) == DIRECTORY_MARKER or len(self._name(path).encode()) > MAX_NAME_BYTES:
             return None
         try:
             found = dict(self._call("GET", self._object_url(self._name(path)), json_out=True))

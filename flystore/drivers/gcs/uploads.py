@@ -37,7 +37,12 @@ class _GcsUploads(_GcsBase):
     # -- writing ---------------------------------------------------------------------
 
     def _resource(self, path: str, options: WriteOptions) -> dict[str, Any]:
-        """The object resource sent with an upload: name, type, ACL tag, custom and fixed metadata."""
+        """The object resource sent with an upload: name, type, ACL tag, custom and fixed metadata.
+
+        Raises:
+            UnableToWriteFile: the object name is too long for GCS.
+        """
+        self._refuse_long_name(path, UnableToWriteFile)
         resource: dict[str, Any] = {
             "name": self._name(path),
             "contentType": options.mimetype or _guess_type(path),

@@ -8,7 +8,7 @@ from typing import Any
 
 from ...errors import StorageError
 from ..generic import DIRECTORY_MARKER, TEMP_PREFIX, FsspecBackend
-from .common import METADATA_LIMIT, MiB, _params_for
+from .common import MAX_KEY_BYTES, METADATA_LIMIT, MiB, _params_for
 from .errors import _error_code, _fail
 from .fast_path import _DirectRequests
 
@@ -107,6 +107,16 @@ class _S3Base(FsspecBackend):
 
     def _relative(self, key: str) -> str:
         return key[len(self._root_key) :] if key.startswith(self._root_key) else key
+
+    def _refuse_long_key(self, path: str, error: type[StorageError]) -> None:
+        """Refuse a key S3 cannot hold before asking (S3 answers 400, which would switch the direct path off).
+
+        Raises:
+            error: the key is longer than ``MAX_KEY_BYTES``.
+        """
+        size = len((self._root_key + path).encode())
+        if size > MAX_KEY_BYTES:
+            raise error.at(path, f"the key is {size:,} bytes; S3 keys are at most {MAX_KEY_BYTES:,} bytes")
 
     @staticmethod
     def _hidden(path: str) -> bool:

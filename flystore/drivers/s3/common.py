@@ -16,6 +16,8 @@ from typing import Any
 from ...errors import InvalidMetadata
 
 MiB = 1024 * 1024
+#: The longest S3 key, in UTF-8 bytes (prefix included).
+MAX_KEY_BYTES = 1024
 _READ_CHUNK = MiB
 _MAX_PARTS = 10_000
 _MIN_PART = 5 * MiB

@@ -16,7 +16,7 @@ from ...errors import (
 )
 from .base import _S3Base
 from .bodies import _ObjectReader
-from .common import _decode_metadata, _plain_etag, _utc, _valid_relative
+from .common import MAX_KEY_BYTES, _decode_metadata, _plain_etag, _utc, _valid_relative
 from .errors import _MISSING_CODES, _error_code, _fail
 from .fast_path import _DirectRequests, _Miss
 
@@ -30,8 +30,8 @@ class _S3Reading(_S3Base):
 
     def _head_response(self, path: str, error: type[StorageError]) -> dict[str, Any] | None:
         """One HEAD; None when nothing is there (a missing key, a marker, a directory)."""
-        if not path or self._hidden(path):
-            return None
+        if not path or self._hidden(path) or len((self._root_key + path).encode()) > MAX_KEY_BYTES:
+            return None  # nothing can be stored under a key S3 refuses
         key = self._root_key + path
         client = self.client
         direct = self.direct  # read once: another thread may switch the direct path off
@@ -85,6 +85,7 @@ class _S3Reading(_S3Base):
     def read(self, path: str) -> bytes:
         if self._hidden(path):
             raise FileNotFound.at(path, "no file exists at this path")
+        self._refuse_long_key(path, FileNotFound)
         key = self._root_key + path
         client = self.client
         direct = self.direct  # read once: another thread may switch the direct path off
@@ -127,6 +128,7 @@ class _S3Reading(_S3Base):
     def open_read(self, path: str) -> BinaryIO:
         if self._hidden(path):
             raise FileNotFound.at(path, "no file exists at this path")
+        self._refuse_long_key(path, FileNotFound)
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self._root_key + path, **self._read_params)
         except Exception as cause:

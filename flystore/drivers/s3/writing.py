@@ -48,6 +48,7 @@ class _S3Writing(_S3Multipart, _S3Reading):
     # -- writing ----------------------------------------------------------------------
 
     def _write_params(self, path: str, options: WriteOptions) -> dict[str, Any]:
+        self._refuse_long_key(path, UnableToWriteFile)
         params: dict[str, Any] = dict(self._put_params)
         params["ContentType"] = options.mimetype or _guess_type(path)
         if options.metadata:
@@ -127,6 +128,7 @@ class _S3Writing(_S3Multipart, _S3Reading):
     def create_directory(self, path: str, options: WriteOptions) -> None:
         if not path:
             return
+        self._refuse_long_key(f"{path}/{DIRECTORY_MARKER}", UnableToCreateDirectory)
         if self._head_response(path, UnableToCreateDirectory) is not None:
             raise UnableToCreateDirectory.at(path, "a file exists at this path")
         try:
@@ -180,6 +182,7 @@ class _S3Writing(_S3Multipart, _S3Reading):
         self, source: str, destination: str, options: WriteOptions, error: type[UnableToCopyFile | UnableToMoveFile]
     ) -> None:
         head = self._head(source, error)  # FileNotFound when missing
+        self._refuse_long_key(destination, error)
         if self._hidden(destination):
             raise error.between(source, destination, "the destination name is reserved for directory markers")
         params: dict[str, Any] = dict(self._copy_params)
