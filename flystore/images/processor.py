@@ -8,9 +8,11 @@ Derived images have EXIF orientation applied and carry no EXIF (GPS, camera, own
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 from ..errors import DriverNotInstalled, UploadRejected
@@ -56,7 +58,8 @@ class SyncImageProcessor:
             chosen = manager.disk(chosen)
         return chosen, normalize(operand)
 
-    def _open(self, operand: str, disk: Any = None) -> Any:
+    @contextlib.contextmanager
+    def _open(self, operand: str, disk: Any = None) -> Iterator[tuple[Any, Any, str]]:
         Image, ImageOps = _pil()
         source_disk, path = self._resolve(operand, disk)
         spool = tempfile.SpooledTemporaryFile(_SPOOL)  # noqa: SIM115  # owned by the image below
@@ -73,11 +76,14 @@ class SyncImageProcessor:
             spool.close()
             raise UploadRejected("type_mismatch", errors=[f"not a readable image: {cause}"], path=path,
                                  disk=getattr(source_disk, "name", None)) from cause
-        width, height = image.size
-        if width * height > self.max_pixels:
+        try:
+            width, height = image.size
+            if width * height > self.max_pixels:
+                raise self._too_large(path, source_disk, f"{width}x{height} pixels is over {self.max_pixels}")
+            yield image, source_disk, path
+        finally:
             image.close()
-            raise self._too_large(path, source_disk, f"{width}x{height} pixels is over {self.max_pixels}")
-        return image, source_disk, path
+            spool.close()
 
     @staticmethod
     def _too_large(path: str, disk: Any, message: str) -> ImageTooLarge:
@@ -122,8 +128,7 @@ class SyncImageProcessor:
             FileNotFound: no image at ``image_path``.
         """
         _Image, ImageOps = _pil()
-        image, source_disk, path = self._open(image_path, disk)
-        with image:
+        with self._open(image_path, disk) as (image, source_disk, path):
             fmt = _SAVE_AS.get(image.format or "", "PNG" if "A" in image.mode else "JPEG")
             largest = max(max(w, h) for w, h in sizes)
             image.draft("RGB", (largest * 2, largest * 2))  # JPEG decodes at a reduced scale: much faster
@@ -149,8 +154,7 @@ class SyncImageProcessor:
         Raises:
             ImageTooLarge: too many pixels (checked before decoding).
         """
-        image, source_disk, path = self._open(source, disk)
-        with image:
+        with self._open(source, disk) as (image, source_disk, path):
             fmt = _SAVE_AS.get(image.format or "", "PNG")
             upright = self._oriented(image)
             if max_width or max_height:
@@ -168,16 +172,14 @@ class SyncImageProcessor:
         Image, _ = _pil()
         from PIL import ImageDraw
 
-        base, source_disk, path = self._open(image, disk)
-        with base:
+        with self._open(image, disk) as (base, source_disk, path):
             fmt = _SAVE_AS.get(base.format or "", "PNG")
             canvas = self._oriented(base).convert("RGBA")
             if watermark.startswith("text:"):
                 mark = Image.new("RGBA", (max(canvas.width // 3, 1), max(canvas.height // 10, 1)), (0, 0, 0, 0))
                 ImageDraw.Draw(mark).text((2, 2), watermark[5:], fill=(255, 255, 255, 255))
             else:
-                loaded, _d, _p = self._open(watermark, source_disk if "://" not in watermark else None)
-                with loaded:
+                with self._open(watermark, source_disk if "://" not in watermark else None) as (loaded, _d, _p):
                     mark = loaded.convert("RGBA")
             alpha = mark.getchannel("A").point(lambda value: int(value * opacity))
             mark.putalpha(alpha)
@@ -196,8 +198,7 @@ class SyncImageProcessor:
         Raises:
             ImageTooLarge: too many pixels.
         """
-        image, source_disk, _path = self._open(source, disk)
-        with image:
+        with self._open(source, disk) as (image, source_disk, _path):
             target_disk, target = self._destination(destination, source_disk, destination)
             fmt = format or os.path.splitext(target)[1].lstrip(".") or "PNG"
             return self._save(self._oriented(image), target_disk, target, fmt, quality)
@@ -210,8 +211,7 @@ class SyncImageProcessor:
         """
         from PIL import ExifTags
 
-        image, _disk, _path = self._open(image_path, disk)
-        with image:
+        with self._open(image_path, disk) as (image, _disk, _path):
             exif: dict[str, Any] = {}
             for tag, value in image.getexif().items():
                 name = ExifTags.TAGS.get(tag, str(tag))

@@ -30,7 +30,7 @@ def clean_original_name(name: str | None) -> str:
     """The client's name for metadata: last path segment, no control or bidi characters, <= 255 chars."""
     text = unicodedata.normalize("NFC", str(name or ""))
     text = _UNSAFE.sub("", text)
-    text = re.split(r"[\\/]", text)[-1].strip().strip(".") or "upload"
+    text = re.split(r"[\\/]", text)[-1].strip().rstrip(". ") or "upload"
     if len(text) > _MAX_ORIGINAL:
         stem, dot, ext = text.rpartition(".")
         keep = "." + ext if dot and len(ext) <= 10 else ""

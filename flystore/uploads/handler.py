@@ -13,7 +13,7 @@ from ..errors import StorageError, UploadRejected
 from ..paths import normalize
 from .clamd import ClamdError, ClamdStream
 from .config import UploadConfig, UploadResult
-from .content import MarkupScanner, SvgRefused, sanitize_svg
+from .content import EXPECTED_TYPES, MarkupScanner, SvgRefused, sanitize_svg
 from .filenames import clean_original_name, generated_name
 from .sources import SyncSource, open_source
 from .validation import FileValidator, reject
@@ -45,18 +45,18 @@ class _GuardedReader:
     def _take(self, chunk: bytes) -> bytes:
         self.done += len(chunk)
         if self.done > self.limit:
-            raise self._fail(reject("too_large", f"the file is over {self.limit} bytes", self.filename))
+            raise self._fail(reject("too_large", f"the file is over {self.limit} bytes", self.filename, self.handler.validator.disk_name))
         self.hash.update(chunk)
         self.markup.feed(chunk)
         if self.markup.found:
-            raise self._fail(reject("malicious_content", f"the content holds {self.markup.found!r}", self.filename))
+            raise self._fail(reject("malicious_content", f"the content holds {self.markup.found!r}", self.filename, self.handler.validator.disk_name))
         if self.scan is not None:
             try:
                 self.scan.send(chunk)
             except ClamdError as cause:
                 self.scan = None
                 if not self.handler.config.virus_scan_fail_open:
-                    raise self._fail(reject("scanner_unavailable", str(cause), self.filename)) from cause
+                    raise self._fail(reject("scanner_unavailable", str(cause), self.filename, self.handler.validator.disk_name)) from cause
         if self.progress is not None:
             self.progress(self.done, None)
         return chunk
@@ -89,9 +89,9 @@ class _GuardedReader:
         except ClamdError as cause:
             if self.handler.config.virus_scan_fail_open:
                 return
-            raise self._fail(reject("scanner_unavailable", str(cause), self.filename)) from cause
+            raise self._fail(reject("scanner_unavailable", str(cause), self.filename, self.handler.validator.disk_name)) from cause
         if result.infected:
-            raise self._fail(reject("virus_found", f"clamd found {result.signature}", self.filename))
+            raise self._fail(reject("virus_found", f"clamd found {result.signature}", self.filename, self.handler.validator.disk_name))
 
     def close(self) -> None:
         if self.scan is not None:
@@ -169,11 +169,13 @@ class UploadHandler:
         mime = self.validate_file_content(head, original)
         if mime.startswith("image/") and mime != "image/svg+xml":
             head = self._check_image_header(head, source, original)
+        if not extension:  # a nameless upload keeps the extension its bytes prove
+            extension = next((ext for ext, types in EXPECTED_TYPES.items() if mime in types), "")
         path = self._target(folder, name, extension)
         metadata: dict[str, Any] = {"original_filename": original}
         if mime == "image/svg+xml":
             head = self._sanitized_svg(head, source, original)
-        scan = self.validator.open_scan() if self.config.virus_scan else None
+        scan = self.validator.open_scan(original) if self.config.virus_scan else None
         reader = _GuardedReader(self, head, source, original, scan, progress)
         try:
             digest = self.store_with_hash(reader, path, mime, metadata)
@@ -205,7 +207,7 @@ class UploadHandler:
                 break
             buffer += chunk
             if len(buffer) > self.config.max_file_size:
-                raise reject("too_large", f"the file is over {self.config.max_file_size} bytes", filename)
+                raise reject("too_large", f"the file is over {self.config.max_file_size} bytes", filename, self.validator.disk_name)
         return bytes(buffer)
 
     def _check_image_header(self, head: bytes, source: SyncSource, filename: str) -> bytes:
@@ -219,25 +221,25 @@ class UploadHandler:
                     width, height = image.size
                 break
             except Image.DecompressionBombError as cause:
-                raise reject("image_too_large", str(cause), filename) from cause
+                raise reject("image_too_large", str(cause), filename, self.validator.disk_name) from cause
             except Exception as cause:
                 more = self._read_head(source, filename, min(len(head), _IMAGE_HEAD_MAX - len(head)))
                 if not more or len(head) >= _IMAGE_HEAD_MAX:
-                    raise reject("type_mismatch", "the image header cannot be read", filename) from cause
+                    raise reject("type_mismatch", "the image header cannot be read", filename, self.validator.disk_name) from cause
                 head += more
         if width * height > self.config.max_image_pixels:
-            raise reject("image_too_large", f"{width}x{height} pixels is over {self.config.max_image_pixels}", filename)
+            raise reject("image_too_large", f"{width}x{height} pixels is over {self.config.max_image_pixels}", filename, self.validator.disk_name)
         return head
 
     def _sanitized_svg(self, head: bytes, source: SyncSource, filename: str) -> bytes:
         limit = min(self.config.max_file_size, _SVG_MAX)
         data = head + self._read_head(source, filename, limit + 1 - len(head))
         if len(data) > limit:
-            raise reject("too_large", f"SVG files may have at most {limit} bytes", filename)
+            raise reject("too_large", f"SVG files may have at most {limit} bytes", filename, self.validator.disk_name)
         try:
             return sanitize_svg(data)
         except SvgRefused as cause:
-            raise reject("malicious_content", str(cause), filename) from cause
+            raise reject("malicious_content", str(cause), filename, self.validator.disk_name) from cause
 
     # -- hooks ----------------------------------------------------------------------
 

@@ -85,7 +85,7 @@ class FileValidator:
             raise reject("type_not_allowed", f"{mime} is not an allowed type", filename, self.disk_name)
         return mime
 
-    def open_scan(self) -> ClamdStream | None:
+    def open_scan(self, filename: str | None = None) -> ClamdStream | None:
         """An INSTREAM session for streaming scans (``None`` when clamd is down and fail-open is set).
 
         Raises:
@@ -96,7 +96,7 @@ class FileValidator:
         except ClamdError as cause:
             if self.config.virus_scan_fail_open:
                 return None
-            raise reject("scanner_unavailable", str(cause), None, self.disk_name) from cause
+            raise reject("scanner_unavailable", str(cause), filename, self.disk_name) from cause
 
     def scan_for_viruses(self, data: bytes | str | os.PathLike[str] | io.IOBase | Iterable[bytes],
                          filename: str | None = None) -> None:
@@ -109,7 +109,7 @@ class FileValidator:
         if isinstance(data, (str, os.PathLike)):
             with open(data, "rb") as handle:
                 return self.scan_for_viruses(handle, filename or os.fspath(data))
-        stream = self.open_scan()
+        stream = self.open_scan(filename)
         if stream is None:
             return None
         try:

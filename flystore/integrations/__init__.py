@@ -1,0 +1,1 @@
+"""Framework integrations (``flystore.integrations.fastapi``)."""
