@@ -101,17 +101,23 @@ def bridge_chunks(
         except StopAsyncIteration:
             return _END
 
-    while True:
-        if cancelled.is_set():
-            raise WriteCancelled("the writing task was cancelled")
-        chunk = asyncio.run_coroutine_threadsafe(pull(), loop).result()
-        if chunk is _END:
-            return
-        if cancelled.is_set():
-            raise WriteCancelled("the writing task was cancelled")
-        if isinstance(chunk, str):
-            chunk = chunk.encode()
-        yield bytes(chunk)
+    try:
+        while True:
+            if cancelled.is_set():
+                raise WriteCancelled("the writing task was cancelled")
+            chunk = asyncio.run_coroutine_threadsafe(pull(), loop).result()
+            if chunk is _END:
+                return
+            if cancelled.is_set():
+                raise WriteCancelled("the writing task was cancelled")
+            if isinstance(chunk, str):
+                chunk = chunk.encode()
+            yield bytes(chunk)
+    finally:
+        # The source's own cleanup (an async generator's finally) runs on its loop, not never.
+        close = getattr(iterator, "aclose", None)
+        if close is not None and not loop.is_closed():
+            asyncio.run_coroutine_threadsafe(close(), loop)
 
 
 _END = object()

@@ -1,0 +1,353 @@
+"""flystore.aio on real disks: the loop is never starved, streams stay bounded, cancellation is safe,
+and the seed's room-style code runs as written."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import tracemalloc
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import flystore
+from flystore import FileNotFound, StorageManager, UnableToWriteFile
+from flystore.aio import AsyncDisk, AsyncStorageManager, Download, WriteHandle
+from tests.drivers.test_s3 import build, raw_client, remove_bucket
+
+MiB = 1024 * 1024
+
+
+def local(tmp_path: Path) -> AsyncDisk:
+    return StorageManager({"disks": {"l": {"driver": "local", "root": str(tmp_path / "root")}}}).disk("l").aio
+
+
+@pytest.fixture
+def s3(s3_endpoint: str) -> Iterator[AsyncDisk]:
+    bucket = f"flystore-aio-{uuid.uuid4().hex[:12]}"
+    disk = build(s3_endpoint, bucket)
+    yield disk.aio
+    disk.close()
+    client = raw_client(s3_endpoint)
+    remove_bucket(client, bucket)
+    client.close()
+
+
+async def worst_gap(work: Awaitable[Any]) -> tuple[float, Any]:
+    """The longest time a 5 ms heartbeat waited while ``work`` ran, and the work's result."""
+    gaps: list[float] = []
+    running = True
+
+    async def heartbeat() -> None:
+        last = time.perf_counter()
+        while running:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    beat = asyncio.create_task(heartbeat())
+    await asyncio.sleep(0.02)
+    try:
+        result = await work
+    finally:
+        running = False
+        await beat
+    return max(gaps), result
+
+
+async def chunks(count: int, size: int = MiB, pause: float = 0.0) -> AsyncIterator[bytes]:
+    block = b"x" * size
+    for _ in range(count):
+        if pause:
+            await asyncio.sleep(pause)
+        yield block
+
+
+# -- the loop is never starved ------------------------------------------------------------
+
+
+def test_a_256_mib_local_write_never_starves_the_loop(tmp_path: Path) -> None:
+    disk = local(tmp_path)
+    gap, _ = asyncio.run(worst_gap(disk.write_stream("big.bin", chunks(256))))
+    assert disk.sync.size("big.bin") == 256 * MiB
+    assert gap < 0.05, f"the heartbeat waited {gap * 1000:.0f} ms"
+
+
+@pytest.fixture(scope="module")
+def moto_process() -> Iterator[str]:
+    """moto in its own process: the in-thread fixture's server would compete with the loop for the GIL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail("moto.server did not start")
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(10)
+
+
+def test_a_64_mib_s3_put_never_starves_the_loop(moto_process: str) -> None:
+    s3 = build(moto_process, f"flystore-aio-{uuid.uuid4().hex[:12]}").aio
+    data = os.urandom(64 * MiB)
+    # botocore loads each operation's model on its first call (seconds of GIL-held JSON parsing
+    # once per process); warm it up so that the measurement is of the put itself.
+    asyncio.run(s3.put("warm.bin", data))
+    gap, _ = asyncio.run(worst_gap(s3.put("big.bin", data)))
+    assert s3.sync.size("big.bin") == 64 * MiB
+    s3.sync.close()
+    assert gap < 0.05, f"the heartbeat waited {gap * 1000:.0f} ms"
+
+
+def test_a_50000_file_listing_never_starves_the_loop(tmp_path: Path) -> None:
+    disk = local(tmp_path)
+    root = tmp_path / "root"
+    for directory in range(50):
+        (root / f"d{directory}").mkdir(parents=True)
+        for number in range(1000):
+            (root / f"d{directory}" / f"f{number}.txt").write_bytes(b"")
+    gap, found = asyncio.run(worst_gap(disk.all_files()))
+    assert len(found) == 50_000
+    assert gap < 0.05, f"the heartbeat waited {gap * 1000:.0f} ms"
+
+
+def test_calling_the_sync_disk_inside_the_loop_would_starve_it(tmp_path: Path) -> None:
+    """The heartbeat check itself sees a blocked loop (so the tests above can fail)."""
+    disk = local(tmp_path)
+
+    async def blocking() -> None:
+        disk.sync.put("blocked.bin", b"x" * (64 * MiB))
+
+    gap, _ = asyncio.run(worst_gap(blocking()))
+    assert gap > 0.05
+
+
+# -- async streams in bounded memory ------------------------------------------------------------
+
+
+def test_async_streams_stay_bounded(tmp_path: Path) -> None:
+    disk = local(tmp_path)
+
+    async def main() -> tuple[int, int]:
+        await disk.write_stream("s.bin", chunks(64))
+        total = 0
+        async with disk.read_stream("s.bin", chunk_size=MiB) as stream:
+            async for chunk in stream:
+                assert len(chunk) <= MiB
+                total += len(chunk)
+        return total, 0
+
+    tracemalloc.start()
+    try:
+        total, _ = asyncio.run(main())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert total == 64 * MiB
+    assert peak < 16 * MiB, f"peak {peak / MiB:.1f} MiB for a 64 MiB round trip"
+
+
+def test_read_stream_errors_surface_on_entry_and_read_works(tmp_path: Path) -> None:
+    disk = local(tmp_path)
+
+    async def main() -> None:
+        with pytest.raises(FileNotFound):
+            async with disk.read_stream("missing.bin"):
+                pass
+        await disk.put("a.txt", b"hello world")
+        async with disk.read_stream("a.txt") as stream:
+            assert await stream.read(5) == b"hello"
+            assert await stream.read() == b" world"
+
+    asyncio.run(main())
+
+
+# -- cancellation ----------------------------------------------------------------------------------
+
+
+def _workers_writing() -> list[int]:
+    return [ident for ident, frame in sys._current_frames().items() if _in_bridge(frame)]
+
+
+def _in_bridge(frame: Any) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name == "bridge_chunks":
+            return True
+        frame = frame.f_back
+    return False
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_a_cancelled_write_stream_keeps_the_old_file_and_frees_its_thread(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    disk = local(tmp_path) if kind == "local" else request.getfixturevalue("s3")
+    closed: list[bool] = []
+
+    async def slow() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in chunks(10_000, size=256 * 1024, pause=0.005):
+                yield chunk
+        finally:
+            closed.append(True)
+
+    async def main() -> None:
+        await disk.put("f.bin", b"old content")
+        writer = asyncio.create_task(disk.write_stream("f.bin", slow()))
+        other = asyncio.create_task(disk.write_stream("new/never.bin", slow()))
+        await asyncio.sleep(0.3)
+        writer.cancel()
+        other.cancel()
+        for task in (writer, other):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert _workers_writing() == []  # the worker threads are released before cancel returns
+        await asyncio.sleep(0.2)
+        assert closed == [True, True]
+
+    asyncio.run(main())
+    assert disk.sync.get("f.bin") == b"old content"
+    assert disk.sync.file_missing("new/never.bin")
+    assert disk.sync.all_files() == ["f.bin"]
+    if kind == "local":
+        assert sorted(path.name for path in (tmp_path / "root").rglob("*") if path.is_file()) == ["f.bin"]
+
+
+def test_a_cancelled_big_put_leaves_old_content_or_new_never_partial(tmp_path: Path) -> None:
+    disk = local(tmp_path)
+    new = b"n" * (200 * MiB)
+
+    async def main() -> None:
+        await disk.put("f.bin", b"old")
+        task = asyncio.create_task(disk.put("f.bin", new))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert disk.sync.size("f.bin") in (3, len(new))
+    assert disk.sync.all_files() == ["f.bin"]
+
+
+# -- the room-style interface and the seed's code -----------------------------------------------------
+
+
+def test_the_seed_room_example_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    flystore.Storage.configure_disk("rooms", "memory", url="https://cdn.example.test/rooms")
+    updated: list[str] = []
+
+    async def on_file_updated(path: str) -> None:
+        await asyncio.sleep(0)
+        updated.append(path)
+
+    async def main() -> list[tuple[str, bool]]:
+        from flystore.aio import Storage
+
+        storage = Storage.disk("rooms")
+        storage.on("file_updated", on_file_updated)
+        path = "example.txt"
+        if not await storage.exists(path="example.txt"):
+            handle = await storage.open(path="example.txt", overwrite=True)
+            await storage.write(handle=handle, data=b"Hello, Storage!")
+            assert not await storage.exists(path="example.txt")  # nothing visible before close
+            await storage.close(handle=handle)
+        response = await storage.download(path="example.txt")
+        assert response.data == b"Hello, Storage!"
+        assert (response.size, response.mime_type) == (15, "text/plain")
+        url = await storage.download_url(path="files/report.pdf")
+        assert url == "https://cdn.example.test/rooms/files/report.pdf"
+        await storage.put("some_folder/a.txt", b"a")
+        await storage.make_directory("some_folder/sub")
+        entries = [(e.name, e.is_folder) for e in await storage.list(path="some_folder")]
+        await storage.delete("example.txt")
+        assert not await storage.exists(path)
+        await asyncio.sleep(0.05)
+        return entries
+
+    try:
+        assert asyncio.run(main()) == [("a.txt", False), ("sub", True)]
+        assert updated == ["example.txt", "some_folder/a.txt"]
+    finally:
+        flystore.Storage.forget_disk("rooms")
+
+
+def test_open_without_overwrite_appends_and_unclosed_handles_publish_nothing() -> None:
+    disk = StorageManager({"disks": {"m": {"driver": "memory"}}}).disk("m").aio
+
+    async def main() -> None:
+        await disk.put("log.txt", b"one,")
+        handle = await disk.open(path="log.txt")
+        await disk.write(handle=handle, data=b"two,")
+        await disk.write(handle=handle, data="three")
+        assert await disk.get("log.txt") == b"one,"
+        await disk.close(handle=handle)
+        assert await disk.get("log.txt") == b"one,two,three"
+        with pytest.raises(UnableToWriteFile):
+            await disk.write(handle=handle, data=b"late")
+        with pytest.raises(UnableToWriteFile):
+            await disk.write(handle="not a handle", data=b"x")  # type: ignore[arg-type]
+        dropped = await disk.open(path="dropped.txt", overwrite=True)
+        await disk.write(handle=dropped, data=b"never published")
+        await dropped.abort()
+        assert await disk.file_missing("dropped.txt")
+
+        async def writer() -> None:
+            handle = await disk.open(path="cancelled.txt", overwrite=True)
+            await disk.write(handle=handle, data=b"half")
+            await asyncio.sleep(10)
+            await disk.close(handle=handle)
+
+        task = asyncio.create_task(writer())
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await disk.file_missing("cancelled.txt")
+
+    asyncio.run(main())
+
+
+def test_download_url_falls_back_to_a_temporary_url() -> None:
+    disk = StorageManager({"disks": {"m": {"driver": "memory", "signing_key": "k" * 32}}}).disk("m").aio
+
+    async def main() -> str:
+        await disk.put("files/report.pdf", b"%PDF")
+        return await disk.download_url(path="files/report.pdf")
+
+    url = asyncio.run(main())
+    assert "files/report.pdf" in url and "signature=" in url
+
+
+def test_the_facade_hands_out_twins_of_the_managers_disks() -> None:
+    manager = StorageManager({"default": "m", "disks": {"m": {"driver": "memory"}}})
+    storage = AsyncStorageManager(manager)
+    assert storage.disk("m") is manager.disk("m").aio
+    assert storage.disk().sync is manager.disk("m")
+
+    async def main() -> bytes:
+        await storage.put("x.txt", b"via the default disk")
+        return bytes(await storage.get("x.txt"))
+
+    assert asyncio.run(main()) == b"via the default disk"
+    assert isinstance(Download("p", b"", "text/plain").size, int)
+    assert WriteHandle.__name__ == "WriteHandle"
