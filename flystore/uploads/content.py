@@ -152,7 +152,8 @@ def detect_type(head: bytes, extension: str) -> tuple[str, bool]:
         return _CANONICAL[extension], True
     if candidates:
         detected = max((m for m in matches if m.mime_type), key=lambda m: m.confidence).mime_type
-    if extension in _TEXT_EXTENSIONS and detected is None and _looks_like_text(head):
+    textual = detected is None or detected.startswith("text/") or detected == "application/json"
+    if extension in _TEXT_EXTENSIONS and textual and _looks_like_text(head):
         return _CANONICAL[extension], True
     if detected is None:
         detected = "text/plain" if head and _looks_like_text(head) else "application/octet-stream"
