@@ -47,9 +47,13 @@ from .errors import (
     UnsupportedOperation,
     UploadRejected,
 )
+from .fs import hooks as _fs_hooks
 from .manager import StorageManager
 from .signing import SignedTarget, verify_temporary_url
 from .storage import Storage
+
+# flystore:// and unpickled disks resolve through the facade and build private managers of this class.
+_fs_hooks.install(lambda: Storage, StorageManager)
 
 __version__ = "0.1.0"
 

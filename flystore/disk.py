@@ -66,7 +66,7 @@ from .signing import decode_key, expiry_to_datetime, sign_url
 if TYPE_CHECKING:
     from .aio.disk import AsyncDisk
     from .batch import BatchResult
-    from .fsspec_bridge import DiskFileSystem
+    from .fs.filesystem import DiskFileSystem
 
 __all__ = ["Disk", "FilesystemAdapter", "EVENTS", "COMMON_OPTIONS"]
 
@@ -1090,10 +1090,42 @@ class FilesystemAdapter:
     def fs(self) -> DiskFileSystem:
         """This disk as an fsspec filesystem (for pandas, pyarrow, dask ...), decorators included."""
         if self._fs is None:
-            from .fsspec_bridge import DiskFileSystem
+            from .fs.filesystem import DiskFileSystem
 
             self._fs = DiskFileSystem(disk=self)
         return self._fs
+
+    # -- travelling as configuration (pickling, dask; flystore/fs/hooks.py) ----------
+
+    def recipe(self) -> dict[str, Any] | None:
+        """The configuration this disk was built from (as given, ``env()`` unresolved), or None.
+
+        ``{"name": ..., "disks": {name: options, ...}}`` holds this disk and every disk it wraps;
+        a disk not built by a manager (a fake, a hand-built one) has none.
+        """
+        recipe = self.__dict__.get("_recipe")
+        return cast("dict[str, Any] | None", recipe)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        from .fs.hooks import reduce_disk
+
+        return reduce_disk(self)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FilesystemAdapter):
+            return NotImplemented
+        mine, theirs = self.recipe(), other.recipe()
+        if mine is None or theirs is None:
+            return self is other
+        return mine == theirs
+
+    def __hash__(self) -> int:
+        recipe = self.recipe()
+        if recipe is None:
+            return id(self)
+        from .fs.hooks import recipe_token
+
+        return int(recipe_token(recipe), 16)
 
     @property
     def aio(self) -> AsyncDisk:

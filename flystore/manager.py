@@ -265,6 +265,7 @@ class StorageManager:
                 from .decorators.read_only import ReadOnlyBackend
 
                 disk._backend = ReadOnlyBackend(disk.backend)
+            self._remember_recipe(disk, name, raw_options)
             return disk
         except StorageError as error:
             if error.disk is None:
@@ -272,6 +273,27 @@ class StorageManager:
             raise
         finally:
             self._building.pop()
+
+    def _remember_recipe(self, disk: FilesystemAdapter, name: str, raw_options: Mapping[str, Any]) -> None:
+        """Record the configuration ``disk`` was built from, so it can travel (``FilesystemAdapter.recipe``).
+
+        The options stay as given (``env()`` unresolved); named disks it wraps come along.
+        """
+        if disk.__dict__.get("_recipe") is not None or raw_options.get("driver") in self._creators:
+            return  # a custom driver's factory does not exist in another process
+        disks: dict[str, Any] = {name: dict(raw_options)}
+        pending = [raw_options]
+        while pending:
+            options = pending.pop()
+            for key, value in options.items():
+                names = [value] if key == "disk" else list(value) if key == "disks" and isinstance(value, list) else []
+                if isinstance(value, Mapping):
+                    pending.append(value)
+                for inner in names:
+                    if isinstance(inner, str) and inner not in disks and inner in self.config["disks"]:
+                        disks[inner] = dict(self.config["disks"][inner])
+                        pending.append(disks[inner])
+        disk.__dict__["_recipe"] = {"name": name, "disks": disks}
 
     def _from_custom(
         self, name: str, driver: str, creator: DriverFactory, options: dict[str, Any]
