@@ -27,18 +27,28 @@ def jpeg() -> bytes:
 
 @pytest.fixture
 def manager(tmp_path: Path) -> StorageManager:
-    return StorageManager({"default": "local", "disks": {
-        "local": {"driver": "local", "root": str(tmp_path / "root"), "signing_key": KEY},
-        "mem": {"driver": "memory", "signing_key": KEY},
-        "other": {"driver": "memory", "signing_key": "o" * 32}}})
+    return StorageManager(
+        {
+            "default": "local",
+            "disks": {
+                "local": {"driver": "local", "root": str(tmp_path / "root"), "signing_key": KEY},
+                "mem": {"driver": "memory", "signing_key": KEY},
+                "other": {"driver": "memory", "signing_key": "o" * 32},
+            },
+        }
+    )
 
 
 def app_for(manager: StorageManager, authorize: Any = None) -> TestClient:
     app = FastAPI()
     app.include_router(storage_router(manager=manager, authorize=authorize))
-    image_dep = create_upload_dependency(allowed_extensions=[".jpg", ".png", ".gif", ".webp"],
-                                         max_file_size=5 * 1024 * 1024, generate_thumbnails=True, disk="mem",
-                                         manager=manager)
+    image_dep = create_upload_dependency(
+        allowed_extensions=[".jpg", ".png", ".gif", ".webp"],
+        max_file_size=5 * 1024 * 1024,
+        generate_thumbnails=True,
+        disk="mem",
+        manager=manager,
+    )
 
     @app.post("/upload/image")
     async def upload_image(result: UploadResult = Depends(image_dep)) -> dict[str, Any]:  # noqa: B008
@@ -64,8 +74,9 @@ def test_seed_dependency_stores_and_refuses(manager: StorageManager) -> None:
 
 def test_router_upload_download_range_info(manager: StorageManager) -> None:
     client = app_for(manager)
-    up = client.post("/storage/local/upload", files={"file": ("n.txt", b"0123456789", "text/plain")},
-                     data={"folder": "docs"})
+    up = client.post(
+        "/storage/local/upload", files={"file": ("n.txt", b"0123456789", "text/plain")}, data={"folder": "docs"}
+    )
     assert up.status_code == 201, up.text
     path = up.json()["file_path"]
     assert path.startswith("docs/")
@@ -124,6 +135,7 @@ def _streaming_app(received: list[int]) -> Any:
                 break
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
+
     return app
 
 
@@ -144,8 +156,7 @@ def test_middleware_413_while_streaming_whatever_content_length_says() -> None:
 
 
 def test_middleware_415_for_a_disallowed_part_type() -> None:
-    client = TestClient(UploadLimitMiddleware(_streaming_app([]), max_file_size=1024 * 1024,
-                                              allowed_types=["image/*"]))
+    client = TestClient(UploadLimitMiddleware(_streaming_app([]), max_file_size=1024 * 1024, allowed_types=["image/*"]))
     refused = client.post("/", files={"file": ("a.exe", b"MZ", "application/x-msdownload")})
     assert refused.status_code == 415 and refused.json()["detail"]["reason"] == "type_not_allowed"
     assert client.post("/", files={"file": ("a.png", b"png", "image/png")}, data={"n": "1"}).status_code == 200

@@ -22,8 +22,12 @@ ORIENTATION = 0x0112
 
 @pytest.fixture
 def manager(tmp_path: Path) -> StorageManager:
-    return StorageManager({"default": "local", "disks": {
-        "local": {"driver": "local", "root": str(tmp_path / "root")}, "photos": {"driver": "memory"}}})
+    return StorageManager(
+        {
+            "default": "local",
+            "disks": {"local": {"driver": "local", "root": str(tmp_path / "root")}, "photos": {"driver": "memory"}},
+        }
+    )
 
 
 def camera_jpeg(size: tuple[int, int] = (400, 200), orientation: int = 1) -> bytes:
@@ -40,6 +44,7 @@ def camera_jpeg(size: tuple[int, int] = (400, 200), orientation: int = 1) -> byt
 
 def tiny_bomb_png(width: int = 50_000, height: int = 50_000) -> bytes:
     """A valid PNG header of 2.5 gigapixels whose data is a few KiB of zlib'd zeros."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
@@ -54,8 +59,11 @@ def tiny_bomb_png(width: int = 50_000, height: int = 50_000) -> bytes:
 def test_thumbnails_awaitable_on_any_disk(manager: StorageManager) -> None:
     manager.disk("photos").put("uploads/photo.jpg", camera_jpeg())
     processor = ImageProcessor(manager=manager)
-    thumbs = asyncio.run(processor.generate_thumbnails(image_path="photos://uploads/photo.jpg",
-                                                       sizes=[(150, 150), (300, 300)], crop=True, quality=85))
+    thumbs = asyncio.run(
+        processor.generate_thumbnails(
+            image_path="photos://uploads/photo.jpg", sizes=[(150, 150), (300, 300)], crop=True, quality=85
+        )
+    )
     assert set(thumbs) == {"150x150", "300x300"}
     for key, path in thumbs.items():
         with Image.open(io.BytesIO(manager.disk("photos").get(path))) as thumb:
@@ -124,8 +132,13 @@ def test_bomb_is_refused_before_decoding_in_a_memory_limited_process(tmp_path: P
         assert Image.MAX_IMAGE_PIXELS is not None, "Pillow's guard was disabled"
         print("refused")
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                          cwd=str(Path(__file__).resolve().parent.parent))
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(Path(__file__).resolve().parent.parent),
+    )
     assert done.returncode == 0 and "refused" in done.stdout, done.stderr[-2000:]
 
 

@@ -42,8 +42,12 @@ def gif() -> bytes:
 
 @pytest.fixture
 def manager(tmp_path: Path) -> Iterator[StorageManager]:
-    storage = StorageManager({"default": "local", "disks": {
-        "local": {"driver": "local", "root": str(tmp_path / "root")}, "mem": {"driver": "memory"}}})
+    storage = StorageManager(
+        {
+            "default": "local",
+            "disks": {"local": {"driver": "local", "root": str(tmp_path / "root")}, "mem": {"driver": "memory"}},
+        }
+    )
     yield storage
 
 
@@ -124,7 +128,7 @@ def test_failure_mid_store_leaves_nothing(manager: StorageManager) -> None:
                 raise OSError("connection reset by client")
             return b"y" * 65536
 
-    with pytest.raises(Exception):  # noqa: B017,PT011  # whatever the disk makes of it, nothing stays
+    with pytest.raises(Exception):  # noqa: B017  # whatever the disk makes of it, nothing stays
         process(manager, Broken())
     assert manager.disk("local").all_files() == []
 
@@ -163,18 +167,29 @@ def test_allow_lists(manager: StorageManager) -> None:
 
 
 def test_allowed_svg_is_sanitized(manager: StorageManager) -> None:
-    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" onload="x()">'
-           b'<script>alert(1)</script><a xlink:href="javascript:alert(1)"><rect width="5" height="5"/></a></svg>')
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" onload="x()">'
+        b'<script>alert(1)</script><a xlink:href="javascript:alert(1)"><rect width="5" height="5"/></a></svg>'
+    )
     result = process(manager, svg, "logo.svg", allowed_extensions={".svg"})
     stored = manager.disk("local").get(result.file_path)
     assert b"script" not in stored and b"onload" not in stored and b"javascript" not in stored
     assert b"rect" in stored and result.metadata["mime_type"] == "image/svg+xml"
 
 
-@pytest.mark.parametrize("hostile", [
-    "../../../etc/passwd.jpg", "/etc/cron.d/x.jpg", "C:\\Windows\\System32\\x.jpg", "..%2F..%2Fx.jpg",
-    "a\x00b.jpg", "evil\u202egpj.jpg", "x" * 5000 + ".jpg", "\x00\x01.jpg",
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "../../../etc/passwd.jpg",
+        "/etc/cron.d/x.jpg",
+        "C:\\Windows\\System32\\x.jpg",
+        "..%2F..%2Fx.jpg",
+        "a\x00b.jpg",
+        "evil\u202egpj.jpg",
+        "x" * 5000 + ".jpg",
+        "\x00\x01.jpg",
+    ],
+)
 def test_client_filename_never_decides_the_path(manager: StorageManager, hostile: str) -> None:
     result = process(manager, jpeg(), hostile, organize_by_date=True)
     parts = result.file_path.split("/")
@@ -188,8 +203,11 @@ def test_client_filename_never_decides_the_path(manager: StorageManager, hostile
 
 def test_put_upload_progress_and_result(manager: StorageManager) -> None:
     seen: list[int] = []
-    path = asyncio.run(manager.disk("mem").put_upload(named(b"z" * 300_000, "n.txt"), "docs",
-                                                       progress=lambda done, total: seen.append(done)))
+    path = asyncio.run(
+        manager.disk("mem").put_upload(
+            named(b"z" * 300_000, "n.txt"), "docs", progress=lambda done, total: seen.append(done)
+        )
+    )
     assert path.startswith("docs/") and manager.disk("mem").get(path) == b"z" * 300_000
     assert seen[-1] == 300_000 and seen == sorted(seen)
     named_path = asyncio.run(manager.disk("mem").put_upload(named(b"q", "x.txt"), "docs", name="report.txt"))

@@ -60,7 +60,7 @@ class SyncImageProcessor:
 
     @contextlib.contextmanager
     def _open(self, operand: str, disk: Any = None) -> Iterator[tuple[Any, Any, str]]:
-        Image, ImageOps = _pil()
+        pil_image, _ops = _pil()
         source_disk, path = self._resolve(operand, disk)
         spool = tempfile.SpooledTemporaryFile(_SPOOL)  # noqa: SIM115  # owned by the image below
         with source_disk.read_stream(path) as stream:
@@ -68,14 +68,18 @@ class SyncImageProcessor:
                 spool.write(chunk)
         spool.seek(0)
         try:
-            image = Image.open(spool)
-        except Image.DecompressionBombError as cause:
+            image = pil_image.open(spool)
+        except pil_image.DecompressionBombError as cause:
             spool.close()
             raise self._too_large(path, source_disk, str(cause)) from cause
         except Exception as cause:
             spool.close()
-            raise UploadRejected("type_mismatch", errors=[f"not a readable image: {cause}"], path=path,
-                                 disk=getattr(source_disk, "name", None)) from cause
+            raise UploadRejected(
+                "type_mismatch",
+                errors=[f"not a readable image: {cause}"],
+                path=path,
+                disk=getattr(source_disk, "name", None),
+            ) from cause
         try:
             width, height = image.size
             if width * height > self.max_pixels:
@@ -87,13 +91,18 @@ class SyncImageProcessor:
 
     @staticmethod
     def _too_large(path: str, disk: Any, message: str) -> ImageTooLarge:
-        return ImageTooLarge("image_too_large", errors=[message], path=path, disk=getattr(disk, "name", None),
-                             operation=f"process image ({message})")
+        return ImageTooLarge(
+            "image_too_large",
+            errors=[message],
+            path=path,
+            disk=getattr(disk, "name", None),
+            operation=f"process image ({message})",
+        )
 
     def _oriented(self, image: Any) -> Any:
-        _Image, ImageOps = _pil()
+        _image, image_ops = _pil()
         image.draft("RGB", image.size)  # no-op except for JPEG, which it keeps at full size
-        upright = ImageOps.exif_transpose(image)
+        upright = image_ops.exif_transpose(image)
         upright.info.pop("exif", None)
         return upright
 
@@ -119,27 +128,35 @@ class SyncImageProcessor:
             return default_disk, default_path
         return self._resolve(destination, default_disk if "://" not in destination else None)
 
-    def generate_thumbnails(self, image_path: str, sizes: Any = ((150, 150), (300, 300)), crop: bool = True,
-                            quality: int = 85, *, disk: Any = None, folder: str | None = None) -> dict[str, str]:
+    def generate_thumbnails(
+        self,
+        image_path: str,
+        sizes: Any = ((150, 150), (300, 300)),
+        crop: bool = True,
+        quality: int = 85,
+        *,
+        disk: Any = None,
+        folder: str | None = None,
+    ) -> dict[str, str]:
         """Thumbnails beside the image (``thumbnails/<stem>_<w>x<h><ext>``); returns ``{"WxH": path}``.
 
         Raises:
             ImageTooLarge: too many pixels (checked before decoding).
             FileNotFound: no image at ``image_path``.
         """
-        _Image, ImageOps = _pil()
+        _image, image_ops = _pil()
         with self._open(image_path, disk) as (image, source_disk, path):
             fmt = _SAVE_AS.get(image.format or "", "PNG" if "A" in image.mode else "JPEG")
             largest = max(max(w, h) for w, h in sizes)
             image.draft("RGB", (largest * 2, largest * 2))  # JPEG decodes at a reduced scale: much faster
-            upright = ImageOps.exif_transpose(image)
+            upright = image_ops.exif_transpose(image)
             directory, _, name = path.rpartition("/")
             stem = name.rpartition(".")[0] or name
             base = folder if folder is not None else (f"{directory}/thumbnails" if directory else "thumbnails")
             made: dict[str, str] = {}
             for width, height in sizes:
                 if crop:
-                    thumb = ImageOps.fit(upright, (width, height))
+                    thumb = image_ops.fit(upright, (width, height))
                 else:
                     thumb = upright.copy()
                     thumb.thumbnail((width, height))
@@ -147,8 +164,16 @@ class SyncImageProcessor:
                 made[f"{width}x{height}"] = self._save(thumb, source_disk, target, fmt, quality)
             return made
 
-    def optimize_image(self, source: str, destination: str | None = None, max_width: int | None = None,
-                       max_height: int | None = None, quality: int = 85, *, disk: Any = None) -> str:
+    def optimize_image(
+        self,
+        source: str,
+        destination: str | None = None,
+        max_width: int | None = None,
+        max_height: int | None = None,
+        quality: int = 85,
+        *,
+        disk: Any = None,
+    ) -> str:
         """Re-encode (and shrink to fit) an image; returns the destination path (default: in place).
 
         Raises:
@@ -162,37 +187,50 @@ class SyncImageProcessor:
             target_disk, target = self._destination(destination, source_disk, path)
             return self._save(upright, target_disk, target, fmt, quality)
 
-    def add_watermark(self, image: str, watermark: str, position: str = "bottom-right", opacity: float = 0.5,
-                      destination: str | None = None, *, disk: Any = None) -> str:
+    def add_watermark(
+        self,
+        image: str,
+        watermark: str,
+        position: str = "bottom-right",
+        opacity: float = 0.5,
+        destination: str | None = None,
+        *,
+        disk: Any = None,
+    ) -> str:
         """Overlay ``watermark`` (an image path on a disk, or ``text:Some text``); returns the path.
 
         Raises:
             ImageTooLarge: too many pixels in either image.
         """
-        Image, _ = _pil()
+        pil_image, _ops = _pil()
         from PIL import ImageDraw
 
         with self._open(image, disk) as (base, source_disk, path):
             fmt = _SAVE_AS.get(base.format or "", "PNG")
             canvas = self._oriented(base).convert("RGBA")
             if watermark.startswith("text:"):
-                mark = Image.new("RGBA", (max(canvas.width // 3, 1), max(canvas.height // 10, 1)), (0, 0, 0, 0))
+                mark = pil_image.new("RGBA", (max(canvas.width // 3, 1), max(canvas.height // 10, 1)), (0, 0, 0, 0))
                 ImageDraw.Draw(mark).text((2, 2), watermark[5:], fill=(255, 255, 255, 255))
             else:
                 with self._open(watermark, source_disk if "://" not in watermark else None) as (loaded, _d, _p):
                     mark = loaded.convert("RGBA")
             alpha = mark.getchannel("A").point(lambda value: int(value * opacity))
             mark.putalpha(alpha)
-            x = {"left": 0, "center": (canvas.width - mark.width) // 2}.get(position.split("-")[-1],
-                                                                           canvas.width - mark.width)
-            y = 0 if position.startswith("top") else (
-                (canvas.height - mark.height) // 2 if position == "center" else canvas.height - mark.height)
+            x = {"left": 0, "center": (canvas.width - mark.width) // 2}.get(
+                position.split("-")[-1], canvas.width - mark.width
+            )
+            y = (
+                0
+                if position.startswith("top")
+                else ((canvas.height - mark.height) // 2 if position == "center" else canvas.height - mark.height)
+            )
             canvas.alpha_composite(mark, (max(x, 0), max(y, 0)))
             target_disk, target = self._destination(destination, source_disk, path)
             return self._save(canvas if fmt != "JPEG" else canvas.convert("RGB"), target_disk, target, fmt, 90)
 
-    def convert(self, source: str, destination: str, format: str | None = None, quality: int = 90, *,
-                disk: Any = None) -> str:
+    def convert(
+        self, source: str, destination: str, format: str | None = None, quality: int = 90, *, disk: Any = None
+    ) -> str:
         """Convert to ``format`` (default from the destination's extension); returns the path.
 
         Raises:
@@ -216,8 +254,13 @@ class SyncImageProcessor:
             for tag, value in image.getexif().items():
                 name = ExifTags.TAGS.get(tag, str(tag))
                 exif[name] = _plain(value)
-            return {"width": image.width, "height": image.height, "format": image.format, "mode": image.mode,
-                    "exif": exif}
+            return {
+                "width": image.width,
+                "height": image.height,
+                "format": image.format,
+                "mode": image.mode,
+                "exif": exif,
+            }
 
 
 def _plain(value: Any) -> Any:

@@ -144,7 +144,9 @@ def _parse(reply: str, address: str) -> ScanResult:
     if reply.endswith(" FOUND"):
         signature = reply.removeprefix("stream:").removesuffix(" FOUND").strip()
         return ScanResult(True, signature)
-    raise ClamdError(f"clamd at {address} answered {reply!r}" if reply else f"clamd at {address} closed without a verdict")
+    raise ClamdError(
+        f"clamd at {address} answered {reply!r}" if reply else f"clamd at {address} closed without a verdict"
+    )
 
 
 def scan_stream(chunks: Iterable[bytes], address: str | None = None, *, timeout: float = 30.0) -> ScanResult:

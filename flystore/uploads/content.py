@@ -204,8 +204,12 @@ def sanitize_svg(data: bytes) -> bytes:
             local = _local(name)
             flat = re.sub(r"\s", "", value).lower()
             bad_link = local == "href" and not (flat.startswith("#") or _SAFE_DATA.match(flat))
-            if local.startswith("on") or bad_link or "javascript:" in flat or "vbscript:" in flat or (
-                local == "style" and ("url(" in flat or "expression(" in flat)
+            if (
+                local.startswith("on")
+                or bad_link
+                or "javascript:" in flat
+                or "vbscript:" in flat
+                or (local == "style" and ("url(" in flat or "expression(" in flat))
             ):
                 del element.attrib[name]
                 changed = True
@@ -215,5 +219,5 @@ def sanitize_svg(data: bytes) -> bytes:
         return data
     ElementTree.register_namespace("", "http://www.w3.org/2000/svg")
     ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
-    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
-
+    cleaned: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+    return cleaned

@@ -31,8 +31,15 @@ class _GuardedReader:
     A rule broken mid-stream raises from ``read``, which makes the disk abandon the write.
     """
 
-    def __init__(self, handler: UploadHandler, head: bytes, source: SyncSource, filename: str,
-                 scan: ClamdStream | None, progress: ProgressCallback | None) -> None:
+    def __init__(
+        self,
+        handler: UploadHandler,
+        head: bytes,
+        source: SyncSource,
+        filename: str,
+        scan: ClamdStream | None,
+        progress: ProgressCallback | None,
+    ) -> None:
         self.handler, self.source, self.filename, self.scan, self.progress = handler, source, filename, scan, progress
         self.limit = handler.config.max_file_size
         self.hash = hashlib.sha256()
@@ -45,18 +52,31 @@ class _GuardedReader:
     def _take(self, chunk: bytes) -> bytes:
         self.done += len(chunk)
         if self.done > self.limit:
-            raise self._fail(reject("too_large", f"the file is over {self.limit} bytes", self.filename, self.handler.validator.disk_name))
+            raise self._fail(
+                reject(
+                    "too_large", f"the file is over {self.limit} bytes", self.filename, self.handler.validator.disk_name
+                )
+            )
         self.hash.update(chunk)
         self.markup.feed(chunk)
         if self.markup.found:
-            raise self._fail(reject("malicious_content", f"the content holds {self.markup.found!r}", self.filename, self.handler.validator.disk_name))
+            raise self._fail(
+                reject(
+                    "malicious_content",
+                    f"the content holds {self.markup.found!r}",
+                    self.filename,
+                    self.handler.validator.disk_name,
+                )
+            )
         if self.scan is not None:
             try:
                 self.scan.send(chunk)
             except ClamdError as cause:
                 self.scan = None
                 if not self.handler.config.virus_scan_fail_open:
-                    raise self._fail(reject("scanner_unavailable", str(cause), self.filename, self.handler.validator.disk_name)) from cause
+                    raise self._fail(
+                        reject("scanner_unavailable", str(cause), self.filename, self.handler.validator.disk_name)
+                    ) from cause
         if self.progress is not None:
             self.progress(self.done, None)
         return chunk
@@ -89,9 +109,15 @@ class _GuardedReader:
         except ClamdError as cause:
             if self.handler.config.virus_scan_fail_open:
                 return
-            raise self._fail(reject("scanner_unavailable", str(cause), self.filename, self.handler.validator.disk_name)) from cause
+            raise self._fail(
+                reject("scanner_unavailable", str(cause), self.filename, self.handler.validator.disk_name)
+            ) from cause
         if result.infected:
-            raise self._fail(reject("virus_found", f"clamd found {result.signature}", self.filename, self.handler.validator.disk_name))
+            raise self._fail(
+                reject(
+                    "virus_found", f"clamd found {result.signature}", self.filename, self.handler.validator.disk_name
+                )
+            )
 
     def close(self) -> None:
         if self.scan is not None:
@@ -122,8 +148,15 @@ class UploadHandler:
             return Storage.disk(target)
         return self.manager.disk(target)
 
-    async def process_file(self, file: Any, *, filename: str | None = None, folder: str | None = None,
-                           name: str | None = None, progress: ProgressCallback | None = None) -> UploadResult:
+    async def process_file(
+        self,
+        file: Any,
+        *,
+        filename: str | None = None,
+        folder: str | None = None,
+        name: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> UploadResult:
         """Validate ``file`` while storing it; returns what was stored.
 
         ``file`` is an UploadFile, a local path, a binary file object, bytes, or an async
@@ -135,12 +168,20 @@ class UploadHandler:
             UnableToWriteFile: the disk failed; nothing was stored.
         """
         loop = asyncio.get_running_loop()
-        return await asyncio.to_thread(self.process_file_sync, file, filename=filename, folder=folder, name=name,
-                                       progress=progress, _loop=loop)
+        return await asyncio.to_thread(
+            self.process_file_sync, file, filename=filename, folder=folder, name=name, progress=progress, _loop=loop
+        )
 
-    def process_file_sync(self, file: Any, *, filename: str | None = None, folder: str | None = None,
-                          name: str | None = None, progress: ProgressCallback | None = None,
-                          _loop: asyncio.AbstractEventLoop | None = None) -> UploadResult:
+    def process_file_sync(
+        self,
+        file: Any,
+        *,
+        filename: str | None = None,
+        folder: str | None = None,
+        name: str | None = None,
+        progress: ProgressCallback | None = None,
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> UploadResult:
         """``process_file`` for synchronous code (an async-iterator ``file`` needs the async form).
 
         Raises:
@@ -159,8 +200,14 @@ class UploadHandler:
             base = normalize(f"{base}/{datetime.now(timezone.utc):%Y/%m/%d}")
         return normalize(f"{base}/{name or generated_name(extension)}")
 
-    def _process(self, source: SyncSource, client_name: str, folder: str | None, name: str | None,
-                 progress: ProgressCallback | None) -> UploadResult:
+    def _process(
+        self,
+        source: SyncSource,
+        client_name: str,
+        folder: str | None,
+        name: str | None,
+        progress: ProgressCallback | None,
+    ) -> UploadResult:
         disk = self.disk
         self.validator.disk_name = getattr(disk, "name", None)
         original = clean_original_name(client_name)
@@ -207,7 +254,12 @@ class UploadHandler:
                 break
             buffer += chunk
             if len(buffer) > self.config.max_file_size:
-                raise reject("too_large", f"the file is over {self.config.max_file_size} bytes", filename, self.validator.disk_name)
+                raise reject(
+                    "too_large",
+                    f"the file is over {self.config.max_file_size} bytes",
+                    filename,
+                    self.validator.disk_name,
+                )
         return bytes(buffer)
 
     def _check_image_header(self, head: bytes, source: SyncSource, filename: str) -> bytes:
@@ -225,10 +277,17 @@ class UploadHandler:
             except Exception as cause:
                 more = self._read_head(source, filename, min(len(head), _IMAGE_HEAD_MAX - len(head)))
                 if not more or len(head) >= _IMAGE_HEAD_MAX:
-                    raise reject("type_mismatch", "the image header cannot be read", filename, self.validator.disk_name) from cause
+                    raise reject(
+                        "type_mismatch", "the image header cannot be read", filename, self.validator.disk_name
+                    ) from cause
                 head += more
         if width * height > self.config.max_image_pixels:
-            raise reject("image_too_large", f"{width}x{height} pixels is over {self.config.max_image_pixels}", filename, self.validator.disk_name)
+            raise reject(
+                "image_too_large",
+                f"{width}x{height} pixels is over {self.config.max_image_pixels}",
+                filename,
+                self.validator.disk_name,
+            )
         return head
 
     def _sanitized_svg(self, head: bytes, source: SyncSource, filename: str) -> bytes:

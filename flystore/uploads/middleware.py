@@ -58,8 +58,9 @@ class UploadLimitMiddleware:
     Content-Length claims); multipart file parts whose type is not in ``allowed_types`` get 415.
     ``allowed_types`` may hold ``image/*`` wildcards; ``None`` allows every type."""
 
-    def __init__(self, app: Any, max_file_size: int = 10 * 1024 * 1024,
-                 allowed_types: Iterable[str] | None = None) -> None:
+    def __init__(
+        self, app: Any, max_file_size: int = 10 * 1024 * 1024, allowed_types: Iterable[str] | None = None
+    ) -> None:
         self.app = app
         self.max_file_size = max_file_size
         self.allowed = frozenset(t.lower() for t in allowed_types) if allowed_types is not None else None
@@ -112,7 +113,15 @@ class UploadLimitMiddleware:
     @staticmethod
     async def _answer(send: Any, refused: _Refused) -> None:
         body = json.dumps({"detail": {"reason": refused.reason, "message": refused.message}}).encode()
-        await send({"type": "http.response.start", "status": refused.status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": refused.status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

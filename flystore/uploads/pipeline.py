@@ -36,8 +36,12 @@ class VirusScanner(Step):
         self.clamd, self.fail_open = clamd, fail_open
 
     def configure(self, config: UploadConfig) -> UploadConfig:
-        return dataclasses.replace(config, virus_scan=True, clamd=self.clamd or config.clamd,
-                                   virus_scan_fail_open=self.fail_open or config.virus_scan_fail_open)
+        return dataclasses.replace(
+            config,
+            virus_scan=True,
+            clamd=self.clamd or config.clamd,
+            virus_scan_fail_open=self.fail_open or config.virus_scan_fail_open,
+        )
 
 
 def _is_raster(result: UploadResult) -> bool:
@@ -56,8 +60,13 @@ class ImageResizer(Step):
             from ..images import ImageProcessor
 
             processor = ImageProcessor(disk=handler.disk, max_pixels=handler.config.max_image_pixels).sync
-            processor.optimize_image(result.file_path, result.file_path, max_width=self.max_width,
-                                     max_height=self.max_height, quality=self.quality)
+            processor.optimize_image(
+                result.file_path,
+                result.file_path,
+                max_width=self.max_width,
+                max_height=self.max_height,
+                quality=self.quality,
+            )
 
 
 class ImageOptimizer(Step):

@@ -29,8 +29,10 @@ class SyncSource:
 
 def _async_reader(source: Any, loop: asyncio.AbstractEventLoop) -> Any:
     if hasattr(source, "read") and asyncio.iscoroutinefunction(source.read):
+
         def read_method(size: int) -> bytes:
             return bytes(asyncio.run_coroutine_threadsafe(source.read(size), loop).result())
+
         return read_method
     iterator: AsyncIterator[bytes] = source.__aiter__() if isinstance(source, AsyncIterable) else source
     pending = bytearray()

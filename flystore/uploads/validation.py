@@ -72,15 +72,20 @@ class FileValidator:
             raise reject("malicious_content", f"the content is {kind}", filename, self.disk_name)
         svg = is_svg(head)
         if svg and not self.svg_allowed:
-            raise reject("malicious_content", "SVG documents can carry scripts and are not allowed", filename,
-                         self.disk_name)
+            raise reject(
+                "malicious_content", "SVG documents can carry scripts and are not allowed", filename, self.disk_name
+            )
         markup = None if svg else head_markup(head)
         if markup:
             raise reject("malicious_content", f"the content holds {markup!r} markup", filename, self.disk_name)
         mime, matches = detect_type(head, extension)
         if not matches:
-            raise reject("type_mismatch", f"the bytes are {mime}, not what {extension or 'the name'} says",
-                         filename, self.disk_name)
+            raise reject(
+                "type_mismatch",
+                f"the bytes are {mime}, not what {extension or 'the name'} says",
+                filename,
+                self.disk_name,
+            )
         if not mime_allowed(mime, self.config.mime_types):
             raise reject("type_not_allowed", f"{mime} is not an allowed type", filename, self.disk_name)
         return mime
@@ -98,8 +103,9 @@ class FileValidator:
                 return None
             raise reject("scanner_unavailable", str(cause), filename, self.disk_name) from cause
 
-    def scan_for_viruses(self, data: bytes | str | os.PathLike[str] | io.IOBase | Iterable[bytes],
-                         filename: str | None = None) -> None:
+    def scan_for_viruses(
+        self, data: bytes | str | os.PathLike[str] | io.IOBase | Iterable[bytes], filename: str | None = None
+    ) -> None:
         """Scan bytes, a local path, a binary file object or an iterable of chunks with clamd.
 
         Raises:

@@ -15,8 +15,12 @@ from ...uploads import UploadConfig, UploadHandler, UploadResult
 __all__ = ["create_upload_dependency", "error_response", "storage_router"]
 
 Authorize = Callable[[Request, str, str, str], Any]
-_REJECTION_STATUS = {"too_large": 413, "type_not_allowed": 415, "extension_not_allowed": 415,
-                     "scanner_unavailable": 503}
+_REJECTION_STATUS = {
+    "too_large": 413,
+    "type_not_allowed": 415,
+    "extension_not_allowed": 415,
+    "scanner_unavailable": 503,
+}
 
 
 def error_response(error: StorageError) -> HTTPException:
@@ -50,8 +54,12 @@ def create_upload_dependency(manager: Any = None, **config: Any) -> Callable[...
     return dependency
 
 
-def storage_router(manager: Any = None, authorize: Authorize | None = None, prefix: str = "/storage",
-                   upload_config: UploadConfig | None = None) -> APIRouter:
+def storage_router(
+    manager: Any = None,
+    authorize: Authorize | None = None,
+    prefix: str = "/storage",
+    upload_config: UploadConfig | None = None,
+) -> APIRouter:
     """Routes under ``prefix``: ``POST /{disk}/upload``, ``GET /{disk}/download/{path}`` (Range),
     ``GET /{disk}/info/{path}`` and ``GET /_signed/{disk}/{path}`` (local/memory temporary URLs).
 
@@ -91,8 +99,12 @@ def storage_router(manager: Any = None, authorize: Authorize | None = None, pref
             raise error_response(error) from error
 
     @router.post("/{disk}/upload")
-    async def upload(request: Request, disk: str, file: UploadFile = File(...),  # noqa: B008
-                     folder: str = Form("uploads")) -> Any:
+    async def upload(
+        request: Request,
+        disk: str,
+        file: UploadFile = File(...),  # noqa: B008
+        folder: str = Form("uploads"),
+    ) -> Any:
         await check(request, disk, folder, "upload")
         config = upload_config or UploadConfig()
         handler = UploadHandler(config, manager=storage())
@@ -118,7 +130,8 @@ def storage_router(manager: Any = None, authorize: Authorize | None = None, pref
             details = disk_named(disk).metadata(path)
         except StorageError as error:
             raise error_response(error) from error
-        return JSONResponse({key: (value.isoformat() if hasattr(value, "isoformat") else value)
-                             for key, value in details.items()})
+        return JSONResponse(
+            {key: (value.isoformat() if hasattr(value, "isoformat") else value) for key, value in details.items()}
+        )
 
     return router
