@@ -157,11 +157,27 @@ class Jail:
         """
         if len(path) > _SURELY_SHORT and self.too_long(path) is not None:
             return None
+        segments = path.split("/") if path else []
+        # The root was resolved once, at start: the first level is opened by its absolute path
+        # (O_NOFOLLOW still refuses a link there), which saves opening and closing the root.
+        first = self.prefix + segments[0] if segments else self.root
         try:
-            fd = os.open(self.root, DIRECTORY_FLAGS & ~_O_NOFOLLOW)  # the root was resolved once, at start
-        except (FileNotFoundError, NotADirectoryError):
+            fd = os.open(first, DIRECTORY_FLAGS if segments else DIRECTORY_FLAGS & ~_O_NOFOLLOW)
+        except FileNotFoundError:
             return None
-        for segment in path.split("/") if path else ():
+        except OSError as cause:
+            if not segments or cause.errno not in (errno.ENOTDIR, errno.ELOOP):
+                if cause.errno == errno.ENOTDIR:
+                    return None  # the root is a file: nothing to list
+                raise
+            try:
+                is_link = stat_module.S_ISLNK(os.lstat(first).st_mode)
+            except OSError:
+                is_link = False
+            if is_link or cause.errno == errno.ELOOP:
+                raise PathTraversalDetected.at(path, LINK_REASON) from None
+            return None
+        for segment in segments[1:]:
             try:
                 child = os.open(segment, DIRECTORY_FLAGS, dir_fd=fd)
             except FileNotFoundError:
