@@ -1,22 +1,4 @@
-"""The ``webdav`` driver: a collection on a WebDAV server, over webdav4.
-
-- Existence and ``stat`` are one ``PROPFIND`` with ``Depth: 0`` (webdav4's
-  own ``info`` asks for ``Depth: 1``, which lists a whole directory to
-  describe it); listings are one ``Depth: 1`` request per directory.
-- Writes stream the body to the server (chunked ``PUT``) under a hidden
-  ``.flystore-tmp-*`` name, then ``MOVE`` it over the target; a failed upload
-  deletes the temporary resource. Copies and moves are server-side ``COPY``
-  and ``MOVE``.
-- A given MIME type and custom metadata are stored as WebDAV dead properties
-  (``PROPPATCH``, namespace ``urn:flystore``): they survive ``COPY``/``MOVE``
-  and come back with ``PROPFIND``. Servers that refuse dead properties can
-  turn this off with ``properties: false`` (then both are unsupported, and
-  ``mime_type`` is the server's ``getcontenttype``).
-- Visibility has no WebDAV equivalent: unsupported.
-- Paths are percent-encoded segment by segment, so ``%``, spaces and
-  non-ASCII names are stored literally.
-- The HTTP client (httpx) is closed by ``disk.close()``.
-"""
+"""``WebdavBackend``: the disk primitives over webdav4's client."""
 
 from __future__ import annotations
 
@@ -26,18 +8,15 @@ import json
 import posixpath
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 from xml.etree import ElementTree
 
-from ..attributes import DirectoryAttributes, Entry, FileAttributes, WriteOptions
-from ..backend import Readable
-from ..config import COMMON_OPTIONS
-from ..errors import (
-    DriverNotInstalled,
+from ...attributes import DirectoryAttributes, Entry, FileAttributes, WriteOptions
+from ...backend import Readable
+from ...errors import (
     FileNotFound,
-    InvalidConfiguration,
     StorageError,
     UnableToCopyFile,
     UnableToCreateDirectory,
@@ -48,17 +27,21 @@ from ..errors import (
     UnableToReadFile,
     UnableToWriteFile,
 )
-from ._names import check_name_length
-from ._readers import TranslatingReader
-from ._remote import checked_options, retries_option, retrying, timeout_option
-from .generic import TEMP_PREFIX, FsspecBackend, parse_time, translate_errors
-
-__all__ = ["PROPERTY_NAMESPACE", "WebdavBackend", "create"]
+from .._names import check_name_length
+from .._readers import TranslatingReader
+from ..generic import TEMP_PREFIX, FsspecBackend, parse_time, translate_errors
+from .transfer import _CHUNK, destination_is_safe
+from .transfer import Body as _Body
 
 PROPERTY_NAMESPACE = "urn:flystore"
+
+
 _MIMETYPE = f"{{{PROPERTY_NAMESPACE}}}mimetype"
+
+
 _METADATA = f"{{{PROPERTY_NAMESPACE}}}metadata"
-_CHUNK = 1024 * 1024
+
+
 _READ_BUFFER = 256 * 1024
 
 
@@ -413,124 +396,3 @@ class WebdavBackend(FsspecBackend):
         with self.open_read(source) as reader:
             self._upload(target, reader, options)
 
-
-def destination_is_safe(key: str) -> bool:
-    """Whether a server can be trusted to read ``key`` (percent-encoded) in a ``Destination`` header.
-
-    Servers decode the header before parsing it as a URL (wsgidav does), so a name with
-    ``?``, ``#`` or ``;`` would lose its tail and a ``%`` could be decoded twice: the
-    ``MOVE`` or ``COPY`` would overwrite a different file. Such names are written directly.
-    """
-    return not any(character in unquote(key) for character in "?#;%")
-
-
-class _Body:
-    """A request body read from ``stream`` in chunks.
-
-    When the stream fails, the body simply ends: the server gets a complete
-    (short) request for the temporary resource, which is then deleted, and the
-    failure is raised by ``raise_failure``. Cutting the connection mid-body
-    instead leaves servers with half-handled uploads (wsgidav even leaks the
-    open file).
-    """
-
-    def __init__(self, stream: Readable) -> None:
-        self._stream = stream
-        self._failure: BaseException | None = None
-
-    def __iter__(self) -> Iterator[bytes]:
-        while True:
-            try:
-                chunk = self._stream.read(_CHUNK)
-            except Exception as error:
-                self._failure = error
-                return
-            if not chunk:
-                return
-            yield bytes(chunk)
-
-    def raise_failure(self) -> None:
-        if self._failure is not None:
-            failure, self._failure = self._failure, None
-            raise failure
-
-
-_WEBDAV_OPTIONS = frozenset({"base_url", "username", "password", "root", "verify", "properties"})
-
-
-def _transient(error: BaseException) -> bool:
-    """A refused connection or a 429/5xx answer is worth another attempt (webdav4's own set)."""
-    import httpx
-    from webdav4.client import HTTPError
-
-    if isinstance(error, HTTPError):
-        return getattr(error, "status_code", None) in (423, 429, 500, 502, 503, 504, 509)
-    return isinstance(error, httpx.ConnectError)
-
-
-def _retry(retries: int) -> Callable[[Callable[[], Any]], Any]:
-    """webdav4's ``retry`` hook (it wraps PROPFIND, MKCOL, DELETE, COPY and MOVE; never a PUT body)."""
-    return lambda call: retrying(call, retries, _transient)
-
-
-def create(name: str, options: dict[str, Any], manager: Any) -> Any:
-    """Build a webdav disk: ``base_url`` (required), ``username`` (alias ``user``), ``password``,
-    ``root`` (alias ``base_path``), ``timeout``, ``retries``, ``verify``, ``properties``.
-
-    Raises:
-        InvalidConfiguration: an unknown or malformed option.
-        DriverNotInstalled: webdav4 is missing.
-    """
-    from ..disk import FilesystemAdapter
-
-    options = checked_options(name, options, _WEBDAV_OPTIONS)
-    try:
-        import httpx
-        from webdav4.client import Client
-        from webdav4.fsspec import WebdavFileSystem
-    except ImportError as cause:
-        raise DriverNotInstalled.for_extra("webdav", "the webdav driver", disk=name, cause=cause) from cause
-
-    base_url = options.get("base_url")
-    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-        raise InvalidConfiguration("a webdav disk needs 'base_url', an http:// or https:// URL",
-                                   option="base_url", disk=name)
-    username, password = options.get("username"), options.get("password")
-    for key, value in (("username", username), ("password", password)):
-        if value is not None and not isinstance(value, str):
-            raise InvalidConfiguration(f"must be a string, not {type(value).__name__}", option=key, disk=name)
-    if password is not None and not username:
-        raise InvalidConfiguration("a password needs a username", option="username", disk=name)
-    timeout = timeout_option(name, options)
-    retries = retries_option(name, options)
-    verify = options.get("verify", True)
-    if not isinstance(verify, (bool, str)):
-        raise InvalidConfiguration("must be true, false or a CA bundle path", option="verify", disk=name)
-    properties = options.get("properties", True)
-    if not isinstance(properties, bool):
-        raise InvalidConfiguration("must be true or false", option="properties", disk=name)
-    root = options.get("root") or ""
-    if not isinstance(root, str):
-        raise InvalidConfiguration("must be a string (a collection under base_url)", option="root", disk=name)
-    url = base_url if base_url.endswith("/") else base_url + "/"
-    auth = (username, password or "") if username else None
-    tls: Any = verify
-    if isinstance(verify, str):
-        import ssl
-
-        try:
-            tls = ssl.create_default_context(cafile=verify)
-        except (OSError, ssl.SSLError) as cause:
-            raise InvalidConfiguration(
-                f"cannot load the CA bundle {verify}: {cause}", option="verify", disk=name
-            ) from cause
-
-    def factory() -> Any:
-        # The transport tries a refused connection again (any request, a PUT too: nothing was sent yet).
-        transport = httpx.HTTPTransport(verify=tls, retries=retries)
-        client = Client(url, auth=auth, timeout=timeout, transport=transport, retry=_retry(retries))
-        return WebdavFileSystem(url, client=client, skip_instance_cache=True)
-
-    backend = WebdavBackend(factory, root, properties=properties)
-    config = {key: value for key, value in options.items() if key in COMMON_OPTIONS}
-    return FilesystemAdapter(backend, name=name, config=config, manager=manager)

@@ -1,41 +1,21 @@
-"""The ``sftp`` driver: a directory on an SSH server, over sshfs and asyncssh.
-
-- Connects on first use (building a disk never touches the network); the
-  connection, its SFTP channels and flystore's own control channel are closed
-  by ``disk.close()``.
-- Host keys are verified by default against ``~/.ssh/known_hosts`` (or the
-  ``known_hosts`` files given). Verification is off only when asked for
-  explicitly: ``known_hosts: None`` or ``host_key_check: false``.
-- Writes are atomic: bytes go to a hidden ``.flystore-tmp-*`` sibling that gets
-  its mode and is then renamed over the target (``posix-rename@openssh.com``
-  where the server has it). A failed write deletes the temporary file.
-- Copies stream through the client: sshfs would run ``cp`` over an exec
-  channel, which SFTP-only servers refuse. Moves are server-side renames.
-- Visibility is the POSIX mode (public 0o644/0o755, private 0o600/0o700,
-  overridable with ``permissions``), set with SFTP ``chmod`` and read back
-  from ``stat``. Custom metadata and stored MIME types are unsupported.
-"""
+"""``SftpBackend``: the disk primitives over sshfs and flystore's own SFTP channel."""
 
 from __future__ import annotations
 
 import contextlib
 import io
-import os
 import posixpath
 import stat as stat_module
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, BinaryIO, TypeVar
+from dataclasses import replace
+from typing import Any, BinaryIO
 
-from ..attributes import DirectoryAttributes, Entry, FileAttributes, WriteOptions
-from ..backend import Readable
-from ..config import COMMON_OPTIONS, string_option
-from ..errors import (
-    DriverNotInstalled,
+from ...attributes import DirectoryAttributes, Entry, FileAttributes, WriteOptions
+from ...backend import Readable
+from ...errors import (
     FileNotFound,
-    InvalidConfiguration,
     StorageError,
     UnableToCopyFile,
     UnableToCreateDirectory,
@@ -45,75 +25,20 @@ from ..errors import (
     UnableToSetVisibility,
     UnableToWriteFile,
 )
-from ._names import check_name_length
-from ._readers import TranslatingReader
-from ._remote import DEFAULT_RETRIES, DEFAULT_TIMEOUT, checked_options, retries_option, retrying, timeout_option
-from .generic import TEMP_PREFIX, FsspecBackend, translate_errors
-
-__all__ = ["DEFAULT_PERMISSIONS", "SftpBackend", "SftpSettings", "create"]
-
-_T = TypeVar("_T")
-_CHUNK = 1024 * 1024
-_READ_BUFFER = 256 * 1024
-
-DEFAULT_PERMISSIONS: dict[str, dict[str, int]] = {
-    "file": {"public": 0o644, "private": 0o600},
-    "dir": {"public": 0o755, "private": 0o700},
-}
-
-
-@dataclass(frozen=True)
-class SftpSettings:
-    """How to reach the server (validated options of an ``sftp`` disk).
-
-    ``known_hosts`` is asyncssh's: ``()`` for ``~/.ssh/known_hosts``, a path or a
-    list of paths, or ``None`` to skip host key verification.
-    """
-
-    host: str
-    port: int = 22
-    username: str | None = None
-    password: str | None = None
-    private_key: str | None = None
-    passphrase: str | None = None
-    known_hosts: Any = ()
-    timeout: float = DEFAULT_TIMEOUT
-    retries: int = DEFAULT_RETRIES
-    permissions: Mapping[str, Mapping[str, int]] = field(default_factory=lambda: DEFAULT_PERMISSIONS)
-
-    @property
-    def address(self) -> str:
-        user = f"{self.username}@" if self.username else ""
-        return f"sftp://{user}{self.host}:{self.port}"
-
-    def connect_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``SSHFileSystem`` (and so ``asyncssh.connect``)."""
-        options: dict[str, Any] = {
-            "port": self.port,
-            "known_hosts": self.known_hosts,
-            "connect_timeout": self.timeout,
-            "timeout": self.timeout,
-        }
-        if self.username:
-            options["username"] = self.username
-        if self.private_key:
-            options["client_keys"] = [self.private_key]
-            if self.passphrase is not None:
-                options["passphrase"] = self.passphrase
-        elif self.password is not None:
-            # A password was configured: use it alone, not whatever keys or agent this machine has.
-            options["client_keys"] = None
-            options["agent_path"] = None
-        if self.password is not None:
-            options["password"] = self.password
-        return options
-
-
-def _describe(cause: BaseException) -> str:
-    reason = getattr(cause, "reason", None)
-    text = str(reason or cause).strip() or type(cause).__name__
-    name = type(cause).__name__
-    return text if name in text else f"{name}: {text}"
+from .._names import check_name_length
+from .._readers import TranslatingReader
+from .._remote import retrying
+from ..generic import TEMP_PREFIX, FsspecBackend, translate_errors
+from .settings import (
+    _CHUNK,
+    _READ_BUFFER,
+    _T,
+    SftpSettings,
+    _as_os_error,
+    _connection_lost,
+    _describe,
+    _transient_connect_failure,
+)
 
 
 class SftpBackend(FsspecBackend):
@@ -442,129 +367,3 @@ class SftpBackend(FsspecBackend):
             kind = "dir" if info.get("type") == "directory" else "file"
             self._chmod(self._key(path), self._mode_for(visibility, kind))
 
-
-def _transient_connect_failure(error: BaseException) -> bool:
-    """A refused or reset connection is worth another attempt; a timeout or a refused login is not."""
-    return isinstance(error, OSError) and not isinstance(error, (TimeoutError, PermissionError))
-
-
-def _connection_lost(fs: Any) -> bool:
-    client = getattr(fs, "_client", None)
-    is_closed = getattr(client, "is_closed", None)
-    return bool(is_closed()) if callable(is_closed) else False
-
-
-def _as_os_error(error: Exception) -> Exception:
-    """asyncssh's SFTP errors as the OSErrors fsspec code expects (others unchanged)."""
-    import errno
-
-    from asyncssh import sftp
-
-    if isinstance(error, sftp.SFTPNoSuchFile):
-        return FileNotFoundError(errno.ENOENT, error.reason)
-    if isinstance(error, sftp.SFTPPermissionDenied):
-        return PermissionError(errno.EACCES, error.reason)
-    return error
-
-
-_SFTP_OPTIONS = frozenset(
-    {
-        "host",
-        "port",
-        "username",
-        "password",
-        "private_key",
-        "passphrase",
-        "root",
-        "known_hosts",
-        "host_key_check",
-        "permissions",
-    }
-)
-
-
-
-def _known_hosts(name: str, options: Mapping[str, Any]) -> Any:
-    check = options.get("host_key_check", True)
-    if not isinstance(check, bool):
-        raise InvalidConfiguration(f"must be true or false, not {check!r}", option="host_key_check", disk=name)
-    if "known_hosts" in options and options["known_hosts"] is None:
-        return None
-    if not check:
-        return None
-    value = options.get("known_hosts", ())
-    if isinstance(value, (str, os.PathLike)):
-        return [os.path.expanduser(os.fspath(value))]
-    if isinstance(value, (list, tuple)) and all(isinstance(item, (str, os.PathLike)) for item in value):
-        return [os.path.expanduser(os.fspath(item)) for item in value] if value else ()
-    raise InvalidConfiguration(
-        "must be a known_hosts file path, a list of paths, or None to skip host key checks",
-        option="known_hosts",
-        disk=name,
-    )
-
-
-def _permissions(name: str, value: Any) -> dict[str, dict[str, int]]:
-    merged = {kind: dict(modes) for kind, modes in DEFAULT_PERMISSIONS.items()}
-    if value is None:
-        return merged
-    if not isinstance(value, Mapping):
-        raise InvalidConfiguration("must map 'file'/'dir' to {'public': mode, 'private': mode}",
-                                   option="permissions", disk=name)
-    for kind, modes in value.items():
-        if kind not in merged or not isinstance(modes, Mapping):
-            raise InvalidConfiguration(f"unknown kind {kind!r} (use 'file' or 'dir')", option="permissions", disk=name)
-        for visibility, mode in modes.items():
-            if visibility not in ("public", "private") or isinstance(mode, bool) or not isinstance(mode, int):
-                raise InvalidConfiguration(f"bad entry {visibility!r}: {mode!r}", option="permissions", disk=name)
-            merged[kind][visibility] = mode
-    return merged
-
-
-def create(name: str, options: dict[str, Any], manager: Any) -> Any:
-    """Build an sftp disk: ``host`` (required), ``port``, ``username``, ``password``,
-    ``private_key``, ``passphrase``, ``root``, ``known_hosts``, ``host_key_check``,
-    ``timeout``, ``retries``, ``permissions`` (``user`` and ``base_path`` are aliases).
-
-    Raises:
-        InvalidConfiguration: an unknown or malformed option, or a missing key file.
-        DriverNotInstalled: sshfs or asyncssh is missing.
-    """
-    from ..disk import FilesystemAdapter
-
-    options = checked_options(name, options, _SFTP_OPTIONS)
-    try:
-        import asyncssh  # noqa: F401  # sshfs needs it; fail here, not on first use
-        from sshfs import SSHFileSystem
-    except ImportError as cause:
-        raise DriverNotInstalled.for_extra("sftp", "the sftp driver", disk=name, cause=cause) from cause
-
-    host = string_option(name, options, "host", required=True, driver="sftp")
-    assert host is not None
-    port = options.get("port", 22)
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise InvalidConfiguration(f"must be a port number (1-65535), not {port!r}", option="port", disk=name)
-    timeout = timeout_option(name, options)
-    private_key = string_option(name, options, "private_key")
-    if private_key is not None:
-        private_key = os.path.expanduser(private_key)
-        if not os.path.isfile(private_key):
-            raise InvalidConfiguration(f"no key file at {private_key}", option="private_key", disk=name)
-    root = options.get("root") or ""
-    if not isinstance(root, str):
-        raise InvalidConfiguration("must be a string (a directory on the server)", option="root", disk=name)
-    settings = SftpSettings(
-        host=host,
-        port=port,
-        username=string_option(name, options, "username"),
-        password=string_option(name, options, "password"),
-        private_key=private_key,
-        passphrase=string_option(name, options, "passphrase"),
-        known_hosts=_known_hosts(name, options),
-        timeout=timeout,
-        retries=retries_option(name, options),
-        permissions=_permissions(name, options.get("permissions")),
-    )
-    backend = SftpBackend(settings, root, filesystem_class=SSHFileSystem)
-    config = {key: value for key, value in options.items() if key in COMMON_OPTIONS}
-    return FilesystemAdapter(backend, name=name, config=config, manager=manager)
