@@ -494,3 +494,19 @@ def test_the_redis_store_without_the_redis_package_names_the_extra(monkeypatch: 
     with pytest.raises(DriverNotInstalled) as caught:
         manager.disk("c")
     assert 'flystore[redis]' in str(caught.value) and caught.value.disk == "c"
+
+
+def test_config_built_cached_and_cdn_disks_travel_as_configuration(tmp_path: Path) -> None:
+    import pickle
+
+    manager = StorageManager({"disks": {
+        "l": {"driver": "local", "root": str(tmp_path / "root")},
+        "c": {"driver": "cached", "disk": "l", "store": "filesystem", "path": str(tmp_path / "cache")},
+        "cdn": {"driver": "cdn", "disk": "c", "cdn_url": "https://cdn.example"},
+    }})
+    disk = manager.disk("cdn")
+    disk.put("a.txt", "x")
+    back = pickle.loads(pickle.dumps(disk))
+    assert type(back).__name__ == "CDNFilesystemAdapter" and back.get("a.txt") == b"x"
+    assert back.url("a.txt") == "https://cdn.example/a.txt"
+    assert pickle.loads(pickle.dumps(manager.disk("c").fs)).cat_file("a.txt") == b"x"
