@@ -86,6 +86,8 @@ def create(name: str, options: dict[str, Any], manager: Any) -> LocalFilesystemA
     Raises:
         InvalidConfiguration: ``root`` is missing or not a path, or an option is unknown.
     """
+    options = dict(options)
+    watch = options.pop("watch", False)  # flystore.watch: changes by other processes fire events too
     reject_unknown_options(name, options, LOCAL_OPTIONS)
     root = options.get("root")
     if not root or not isinstance(root, (str, os.PathLike)):
@@ -93,4 +95,9 @@ def create(name: str, options: dict[str, Any], manager: Any) -> LocalFilesystemA
                                    option="root", disk=name)
     extra = {key: value for key, value in options.items() if key in LOCAL_OPTIONS and key != "root"}
     common = {key: value for key, value in options.items() if key not in LOCAL_OPTIONS}
-    return LocalFilesystemAdapter(root, name=name, manager=manager, **extra, **common)
+    disk = LocalFilesystemAdapter(root, name=name, manager=manager, **extra, **common)
+    if watch:
+        from ...watch import watch_disk
+
+        watch_disk(disk, disk.root, **({} if watch is True else {"debounce": float(watch)}))
+    return disk

@@ -1,0 +1,161 @@
+"""``watch=True`` on a local disk: changes made by other processes (or by hand) fire events too.
+
+A watchdog observer (inotify on Linux) reports filesystem events under the
+disk's root. They are debounced per path (a burst of writes to one file is one
+``file_updated``), given as disk-relative paths, and never reported for the
+hidden temporary files of in-flight writes (their rename onto the target is
+the ``file_updated``). Changes made through flystore itself are already
+published by the disk; the watcher drops its own sighting of them, so each
+change is reported once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from .errors import DriverNotInstalled
+from .events import StorageEvent, hub
+
+if TYPE_CHECKING:
+    from .disk import FilesystemAdapter
+
+__all__ = ["DiskWatcher", "stop_watching", "watch_disk"]
+
+#: Seconds a path must stay quiet before its event fires.
+DEFAULT_DEBOUNCE = 0.15
+# Temporary files of flystore's atomic writes (flystore/drivers/local/_walk.py TEMP_PREFIX).
+_TEMP_PREFIX = ".flystore-tmp-"
+
+
+class DiskWatcher:
+    """Watches ``root`` and publishes its changes as events of ``disk``.
+
+    Raises:
+        DriverNotInstalled: watchdog is missing (``pip install "flystore[watch]"``).
+    """
+
+    def __init__(self, disk: FilesystemAdapter, root: str, *, debounce: float = DEFAULT_DEBOUNCE) -> None:
+        try:
+            from watchdog.events import FileSystemEvent, FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError as missing:
+            raise DriverNotInstalled.for_extra("watch", "watching a local disk (watch=True)") from missing
+        self.disk = disk
+        self.root = os.path.realpath(root)
+        self.debounce = debounce
+        self._lock = threading.Lock()
+        self._pending: dict[str, tuple[str, float]] = {}  # path -> (event, last seen)
+        self._own: dict[str, float] = {}  # path -> when flystore itself last published it
+        self._stopped = threading.Event()
+        watcher = self
+
+        class _Handler(FileSystemEventHandler):  # type: ignore[misc]
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                watcher._saw(event)
+
+        self._observer = Observer()
+        os.makedirs(self.root, exist_ok=True)
+        self._observer.schedule(_Handler(), self.root, recursive=True)
+        self._flusher = threading.Thread(target=self._flush_loop, name="flystore-watch", daemon=True)
+        hub.subscribe(None, self._note_own)
+
+    def start(self) -> DiskWatcher:
+        self._observer.start()
+        self._flusher.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop watching (idempotent)."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        hub.unsubscribe(None, self._note_own)
+        self._observer.stop()
+        self._observer.join(5)
+
+    # -- intake --------------------------------------------------------------------
+
+    def _note_own(self, event: StorageEvent) -> None:
+        if event.disk == self.disk.name and event.source != "watch":
+            with self._lock:
+                self._own[event.path] = time.monotonic()
+
+    def _relative(self, absolute: Any) -> str | None:
+        if isinstance(absolute, bytes):
+            absolute = os.fsdecode(absolute)
+        relative = os.path.relpath(str(absolute), self.root)
+        if relative.startswith("..") or relative == ".":
+            return None
+        if any(part.startswith(_TEMP_PREFIX) for part in relative.split(os.sep)):
+            return None
+        return relative.replace(os.sep, "/")
+
+    def _saw(self, event: Any) -> None:
+        if event.is_directory or event.event_type in ("opened", "closed_no_write"):
+            return
+        changes: list[tuple[str | None, str]] = []
+        if event.event_type == "moved":
+            changes.append((self._relative(event.src_path), "file_deleted"))
+            changes.append((self._relative(event.dest_path), "file_updated"))
+        elif event.event_type == "deleted":
+            changes.append((self._relative(event.src_path), "file_deleted"))
+        else:
+            changes.append((self._relative(event.src_path), "file_updated"))
+        now = time.monotonic()
+        with self._lock:
+            for path, kind in changes:
+                if path is not None:
+                    self._pending[path] = (kind, now)
+
+    # -- output --------------------------------------------------------------------
+
+    def _flush_loop(self) -> None:
+        while not self._stopped.wait(self.debounce / 3):
+            self._flush()
+
+    def _flush(self) -> None:
+        now = time.monotonic()
+        ready: list[tuple[str, str]] = []
+        with self._lock:
+            for path, (kind, seen) in list(self._pending.items()):
+                if now - seen < self.debounce:
+                    continue
+                del self._pending[path]
+                own = self._own.get(path)
+                if own is not None and own >= seen - 2.0:
+                    continue  # flystore published this change itself
+                ready.append((path, kind))
+            for path, when in list(self._own.items()):
+                if now - when > 10.0:
+                    del self._own[path]
+        for path, kind in sorted(ready):
+            if kind == "file_updated" and not os.path.isfile(os.path.join(self.root, path)):
+                continue  # created and gone again within the debounce window
+            handlers = tuple(self.disk._listeners.get(kind, ()))
+            try:
+                hub.publish(StorageEvent(kind, path, self.disk.name, "watch"), handlers)
+            except Exception:  # a handler's failure must not stop the watcher
+                import logging
+
+                logging.getLogger("flystore.watch").exception("a watch event handler failed")
+
+
+def watch_disk(disk: FilesystemAdapter, root: str, *, debounce: float = DEFAULT_DEBOUNCE) -> DiskWatcher:
+    """Start watching ``root`` for ``disk`` (kept on the disk; see ``stop_watching``).
+
+    Raises:
+        DriverNotInstalled: watchdog is missing.
+    """
+    watcher = DiskWatcher(disk, root, debounce=debounce).start()
+    disk.__dict__["_watcher"] = watcher
+    return watcher
+
+
+def stop_watching(disk: FilesystemAdapter) -> None:
+    """Stop the disk's watcher, if it has one."""
+    watcher = disk.__dict__.pop("_watcher", None)
+    if watcher is not None:
+        watcher.stop()
