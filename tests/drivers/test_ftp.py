@@ -27,30 +27,20 @@ from flystore.errors import (
     UnsupportedOperation,
 )
 from flystore.testing import DiskContract
-from tests.drivers.streaming import assert_streams_in_bounded_memory
+from tests.drivers import remote_fixtures as remote
 
-TEMP_PREFIX = ".flystore-tmp-"
+TEMP_PREFIX = remote.TEMP_PREFIX
+temp_files = remote.temp_files
 
 
-def build(ftp_server: dict[str, Any], root: str, **extra: Any) -> FilesystemAdapter:
-    config = {
-        "driver": "ftp",
-        "host": ftp_server["host"],
-        "port": ftp_server["port"],
-        "username": ftp_server["username"],
-        "password": ftp_server["password"],
-        "root": root,
-        **extra,
-    }
-    return StorageManager({"disks": {"ftp": config}}).disk("ftp")
+def build(server: dict[str, Any], root: str, **extra: Any) -> FilesystemAdapter:
+    return remote.build("ftp", server, root, **extra)
 
 
 @pytest.fixture
 def root_name(ftp_server: dict[str, Any]) -> Iterator[str]:
     """A unique directory under the server root, removed after the test."""
-    name = f"t-{uuid.uuid4().hex[:12]}"
-    yield name
-    shutil.rmtree(os.path.join(ftp_server["root"], name), ignore_errors=True)
+    yield from remote.unique_root(ftp_server)
 
 
 @pytest.fixture
@@ -58,13 +48,6 @@ def ftp_disk(ftp_server: dict[str, Any], root_name: str) -> Iterator[FilesystemA
     disk = build(ftp_server, f"/{root_name}")
     yield disk
     disk.close()
-
-
-def temp_files(directory: str) -> list[str]:
-    found: list[str] = []
-    for folder, _, names in os.walk(directory):
-        found.extend(os.path.join(folder, name) for name in names if name.startswith(TEMP_PREFIX))
-    return found
 
 
 class TestFtpContract(DiskContract):
@@ -273,10 +256,6 @@ def test_cutting_transfers_short_keeps_connections_usable(ftp_disk: FilesystemAd
     assert pool._idle, "the server's replies were read: both connections went back to the pool"
     assert ftp_disk.get("partly-read.bin") == data
     assert ftp_disk.all_files() == ["partly-read.bin"]
-
-
-def test_large_transfers_use_bounded_memory(ftp_disk: FilesystemAdapter) -> None:
-    assert_streams_in_bounded_memory(ftp_disk, size=24 * 1024 * 1024, limit=12 * 1024 * 1024)
 
 
 # -- connections --------------------------------------------------------------------------------

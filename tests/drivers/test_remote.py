@@ -11,7 +11,7 @@ import io
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -326,3 +326,22 @@ def test_retries_and_timeout_are_checked(driver: str, option: str, value: Any) -
     with pytest.raises(InvalidConfiguration) as caught:
         StorageManager({"disks": {"bad": config}}).disk("bad")
     assert caught.value.option == option
+
+
+class _Boom(Exception):
+    pass
+
+
+@pytest.mark.parametrize("name", ["a?b.txt", "a;b.txt", "plain.txt"])
+def test_a_failing_source_keeps_the_old_file_whatever_the_name(remote: Remote, name: str) -> None:
+    remote.disk.put(name, b"old content")
+
+    def failing() -> Iterator[bytes]:
+        yield b"new half"
+        raise _Boom("the source broke")
+
+    with pytest.raises((UnableToWriteFile, _Boom)):
+        remote.disk.put(name, failing())
+    assert remote.disk.get(name) == b"old content"
+    assert temp_files(remote.real()) == []
+    assert _on_server(remote) == {name: b"old content"}

@@ -16,7 +16,6 @@ import stat
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,31 +32,21 @@ from flystore.errors import (
     UnsupportedOperation,
 )
 from flystore.testing import DiskContract
-from tests.drivers.streaming import assert_streams_in_bounded_memory
+from tests.drivers import remote_fixtures as remote
 from tests.services import require_module
 
-TEMP_PREFIX = ".flystore-tmp-"
+TEMP_PREFIX = remote.TEMP_PREFIX
+temp_files = remote.temp_files
 
 
 def build(server: dict[str, Any], root: str, **extra: Any) -> FilesystemAdapter:
-    config: dict[str, Any] = {
-        "driver": "sftp",
-        "host": server["host"],
-        "port": server["port"],
-        "username": server["username"],
-        "password": server.get("password"),
-        "root": root,
-        "known_hosts": None,  # the test server's key is made fresh each session
-        **extra,
-    }
-    return StorageManager({"disks": {"sftp": config}}).disk("sftp")
+    return remote.build("sftp", server, root, **extra)
 
 
 @pytest.fixture
 def root_name(sftp_server: dict[str, Any]) -> Iterator[str]:
-    name = f"t-{uuid.uuid4().hex[:12]}"
-    yield name
-    shutil.rmtree(os.path.join(sftp_server["root"], name), ignore_errors=True)
+    """A unique directory under the server root, removed after the test."""
+    yield from remote.unique_root(sftp_server)
 
 
 @pytest.fixture
@@ -73,13 +62,6 @@ def real(sftp_server: dict[str, Any], root_name: str, *parts: str) -> str:
 
 def mode_of(path: str) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
-
-
-def temp_files(directory: str) -> list[str]:
-    found: list[str] = []
-    for folder, _, names in os.walk(directory):
-        found.extend(os.path.join(folder, name) for name in names if name.startswith(TEMP_PREFIX))
-    return found
 
 
 class TestSftpContract(DiskContract):
@@ -226,10 +208,6 @@ def test_ranged_reads_seek_instead_of_downloading_everything(sftp_disk: Filesyst
         assert handle.read(16) == data[1_000_000:1_000_016]
         handle.seek(-5, os.SEEK_END)
         assert handle.read() == data[-5:]
-
-
-def test_large_transfers_use_bounded_memory(sftp_disk: FilesystemAdapter) -> None:
-    assert_streams_in_bounded_memory(sftp_disk, size=16 * 1024 * 1024, limit=12 * 1024 * 1024)
 
 
 def test_symlinks_on_the_server_are_listed_as_what_they_point_to(

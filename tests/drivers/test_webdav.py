@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -25,29 +23,20 @@ from flystore.errors import (
     UnsupportedOperation,
 )
 from flystore.testing import DiskContract
-from tests.drivers.streaming import assert_streams_in_bounded_memory
+from tests.drivers import remote_fixtures as remote
 
-TEMP_PREFIX = ".flystore-tmp-"
+TEMP_PREFIX = remote.TEMP_PREFIX
+temp_files = remote.temp_files
 
 
-def build(webdav_server: dict[str, Any], root: str, **extra: Any) -> FilesystemAdapter:
-    username, password = webdav_server["auth"]
-    config = {
-        "driver": "webdav",
-        "base_url": webdav_server["url"],
-        "username": username,
-        "password": password,
-        "root": root,
-        **extra,
-    }
-    return StorageManager({"disks": {"dav": config}}).disk("dav")
+def build(server: dict[str, Any], root: str, **extra: Any) -> FilesystemAdapter:
+    return remote.build("webdav", server, root, **extra)
 
 
 @pytest.fixture
 def root_name(webdav_server: dict[str, Any]) -> Iterator[str]:
-    name = f"t-{uuid.uuid4().hex[:12]}"
-    yield name
-    shutil.rmtree(os.path.join(webdav_server["root"], name), ignore_errors=True)
+    """A unique directory under the server root, removed after the test."""
+    yield from remote.unique_root(webdav_server)
 
 
 @pytest.fixture
@@ -59,13 +48,6 @@ def dav_disk(webdav_server: dict[str, Any], root_name: str) -> Iterator[Filesyst
 
 def real(webdav_server: dict[str, Any], root_name: str, *parts: str) -> str:
     return os.path.join(webdav_server["root"], root_name, *parts)
-
-
-def temp_files(directory: str) -> list[str]:
-    found: list[str] = []
-    for folder, _, names in os.walk(directory):
-        found.extend(os.path.join(folder, name) for name in names if name.startswith(TEMP_PREFIX))
-    return found
 
 
 class RequestLog:
@@ -175,10 +157,6 @@ def test_copy_and_move_are_server_side(dav_disk: FilesystemAdapter) -> None:
     with pytest.raises(UnableToCopyFile) as caught:
         dav_disk.copy("copied/data.bin", "a-directory")
     assert caught.value.disk == "dav" and caught.value.destination == "a-directory"
-
-
-def test_uploads_are_streamed_not_buffered(dav_disk: FilesystemAdapter) -> None:
-    assert_streams_in_bounded_memory(dav_disk, size=24 * 1024 * 1024, limit=12 * 1024 * 1024)
 
 
 def test_ranged_reads_seek(dav_disk: FilesystemAdapter) -> None:

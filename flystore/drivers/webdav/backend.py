@@ -195,13 +195,18 @@ class WebdavBackend(FsspecBackend):
             return handle.read()
 
     def open_read(self, path: str) -> BinaryIO:
-        from webdav4.stream import IterStream
-
-        key = self._key(path)
         with translate_errors(UnableToReadFile, path):
+            key = self._key(path)
             info = self._info_key(key)
             if info is None or info["type"] != "file":
                 raise FileNotFound.at(path, "no file exists at this path")
+        return self._open_key(key, path)
+
+    def _open_key(self, key: str, path: str) -> BinaryIO:
+        """A buffered stream of ``GET key`` (errors name ``path``)."""
+        from webdav4.stream import IterStream
+
+        with translate_errors(UnableToReadFile, path):
             client = self.client
             stream = IterStream(client, client.join_url(key), chunk_size=_CHUNK)
             stream.__enter__()  # sends the GET
@@ -294,22 +299,18 @@ class WebdavBackend(FsspecBackend):
         """``PUT`` ``stream`` to a hidden sibling and ``MOVE`` it over ``key``, or straight to ``key``
         when the server could misread ``key`` as a ``Destination`` (see ``destination_is_safe``)."""
         headers = {"Content-Type": options.mimetype} if options.mimetype else {}
-        body = _Body(stream)
-        if not destination_is_safe(key):
-            # Not atomic (a reader may see the upload in flight), but it cannot land on another file.
-            try:
-                self.client.request("PUT", key, content=body, headers=headers)
-                body.raise_failure()
-            except BaseException:
-                self._remove_quietly(key)
-                raise
-            self._set_properties(key, options)
-            return
         parent = posixpath.dirname(key)
         temporary = f"{parent}/{TEMP_PREFIX}{uuid.uuid4().hex}" if parent else f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        body = _Body(stream)
         try:
             self.client.request("PUT", temporary, content=body, headers=headers)
             body.raise_failure()
+            if not destination_is_safe(key):
+                # The caller's stream is safely staged: a failing source cannot touch the old file.
+                self._put_from(temporary, key, headers)
+                self._set_properties(key, options)
+                self._remove_quietly(temporary)
+                return
             self._set_properties(temporary, options)
             self.client.move(temporary, key, overwrite=True)
         except BaseException:
@@ -318,6 +319,18 @@ class WebdavBackend(FsspecBackend):
         if self._info_key(temporary) is not None:  # the server moved something else, not our upload
             self._remove_quietly(temporary)
             raise OSError("the server did not move the upload into place")
+
+    def _put_from(self, staged: str, key: str, headers: dict[str, str]) -> None:
+        """``PUT`` the staged resource's bytes to ``key`` directly (not atomic: readers may see it
+        grow); a failure deletes ``key``, so no half-written file is left."""
+        try:
+            with self._open_key(staged, key) as reader:
+                body = _Body(reader)
+                self.client.request("PUT", key, content=body, headers=headers)
+                body.raise_failure()
+        except BaseException:
+            self._remove_quietly(key)
+            raise
 
     def delete(self, path: str) -> bool:
         from webdav4.client import ResourceNotFound
