@@ -1,0 +1,128 @@
+"""Batch operations on both APIs: per-item results, bounded concurrency, progress, S3 DeleteObjects."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from flystore import FileNotFound, FilesystemAdapter, PathTraversalDetected, StorageManager
+from flystore.attributes import WriteOptions
+from flystore.batch import BatchResult
+from flystore.drivers.memory import MemoryBackend
+from tests.drivers.test_s3 import build, raw_client, remove_bucket
+
+
+class SlowMemory(MemoryBackend):
+    """A real memory backend whose writes take 20 ms, counting how many run at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight = 0
+        self.most = 0
+        self._gate = threading.Lock()
+
+    def write(self, path: str, data: bytes, options: WriteOptions) -> None:
+        with self._gate:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        try:
+            time.sleep(0.02)
+            super().write(path, data, options)
+        finally:
+            with self._gate:
+                self.in_flight -= 1
+
+
+def memory() -> FilesystemAdapter:
+    return StorageManager({"disks": {"m": {"driver": "memory"}}}).disk("m")
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_per_item_results_and_errors(api: str) -> None:
+    disk = memory()
+    disk.put("present.txt", b"p")
+
+    def run(name: str, *args: Any, **kwargs: Any) -> BatchResult[Any, Any]:
+        if api == "sync":
+            return getattr(disk, name)(*args, **kwargs)  # type: ignore[no-any-return]
+        return asyncio.run(getattr(disk.aio, name)(*args, **kwargs))  # type: ignore[no-any-return]
+
+    put = run("put_many", {"a.txt": b"a", "../escape.txt": b"x", "b.txt": "b"})
+    assert not put.ok and put.failed == ["../escape.txt"] and put.succeeded == ["a.txt", "b.txt"]
+    assert isinstance(put.errors["../escape.txt"], PathTraversalDetected)
+    assert put["a.txt"] == "a.txt"
+    with pytest.raises(PathTraversalDetected):
+        put.raise_for_errors()
+    got = run("get_many", ["a.txt", "missing.txt", "b.txt"])
+    assert got.results == {"a.txt": b"a", "b.txt": b"b"}
+    assert isinstance(got.errors["missing.txt"], FileNotFound) and got.errors["missing.txt"].disk == "m"
+    with pytest.raises(FileNotFound):
+        got["missing.txt"]
+    assert run("exists_many", ["a.txt", "nope"]).results == {"a.txt": True, "nope": False}
+    copied = run("copy_many", {"a.txt": "c/a.txt", "missing.txt": "c/m.txt"})
+    assert copied.results == {"a.txt": "c/a.txt"} and copied.failed == ["missing.txt"]
+    deleted = run("delete_many", ["a.txt", "b.txt", "missing.txt"])
+    assert deleted.results == {"a.txt": True, "b.txt": True, "missing.txt": False}
+    assert disk.all_files() == ["c/a.txt", "present.txt"]
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_max_concurrency_bounds_the_items_in_flight_and_progress_reports_each(api: str) -> None:
+    backend = SlowMemory()
+    disk = FilesystemAdapter(backend, name="slow")
+    items = {f"f{number}.txt": b"x" for number in range(40)}
+    progress: list[tuple[int, int]] = []
+
+    def report(done: int, total: int, key: Any, error: Exception | None) -> None:
+        progress.append((done, total))
+
+    started = time.perf_counter()
+    if api == "sync":
+        result = disk.put_many(items, max_concurrency=4, progress=report)
+    else:
+        result = asyncio.run(disk.aio.put_many(items, max_concurrency=4, progress=report))
+    elapsed = time.perf_counter() - started
+    assert result.ok and len(result) == 40
+    assert backend.most == 4  # concurrent, and never more than asked
+    assert elapsed < 40 * 0.02 / 2  # well under sequential
+    assert progress == [(done, 40) for done in range(1, 41)]
+    with pytest.raises(ValueError):
+        disk.put_many(items, max_concurrency=0)
+
+
+@pytest.fixture
+def s3_disk(s3_endpoint: str) -> Iterator[tuple[FilesystemAdapter, Any]]:
+    from tests.faultproxy import FaultProxy
+
+    bucket = f"flystore-batch-{uuid.uuid4().hex[:12]}"
+    with FaultProxy("127.0.0.1", int(urlsplit(s3_endpoint).port or 0)) as proxy:
+        direct = build(s3_endpoint, bucket)
+        disk = build(proxy.url_for("http"), bucket)
+        yield disk, (proxy, direct)
+        disk.close()
+        direct.close()
+    client = raw_client(s3_endpoint)
+    remove_bucket(client, bucket)
+    client.close()
+
+
+def test_s3_deletes_go_out_as_delete_objects_of_1000(s3_disk: tuple[FilesystemAdapter, Any]) -> None:
+    disk, (proxy, direct) = s3_disk
+    paths = [f"many/{number:05}.txt" for number in range(1001)]
+    assert direct.put_many({path: b"x" for path in paths}, max_concurrency=16).ok
+    deleted: list[str] = []
+    disk.on("file_deleted", deleted.append)
+    before = proxy.stats()["connections"]  # moto closes every connection: one connection, one request
+    result = asyncio.run(disk.aio.delete_many([*paths, "../bad"]))
+    requests = proxy.stats()["connections"] - before
+    assert requests == 2  # 1,001 keys: one request of 1,000 and one of 1
+    assert result.succeeded == paths and result.failed == ["../bad"]
+    assert sorted(deleted) == paths
+    assert disk.all_files() == []
