@@ -120,8 +120,8 @@ class AzureBlobStorageAdapter(FilesystemAdapter):
             "connection_timeout": seconds,
             "read_timeout": seconds,
             "retry_policy": ExponentialRetry(
-                initial_backoff=0.25, increment_base=1.2, retry_total=attempts,  # type: ignore[arg-type]
-                random_jitter_range=0.25,  # type: ignore[arg-type]
+                initial_backoff=0.2, increment_base=1, retry_total=attempts,  # type: ignore[arg-type]
+                random_jitter_range=0.2,  # type: ignore[arg-type]
             ),
         }
         try:

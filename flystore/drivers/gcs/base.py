@@ -11,7 +11,6 @@ from ...errors import FileNotFound, StorageError
 from ..generic import DIRECTORY_MARKER, FsspecBackend
 from .common import _PREDEFINED_ACL, DEFAULT_CHUNK_SIZE, GOOGLE_STORAGE_URL, _reason
 
-
 #: The longest GCS object name, in UTF-8 bytes (prefix included).
 MAX_NAME_BYTES = 1024
 
@@ -110,8 +109,13 @@ class _GcsBase(FsspecBackend):
         except StorageError:
             raise
         except FileNotFoundError as cause:
-            if missing is not None and not self._bucket_missing():
-                raise missing.at(path, "no file exists at this path", cause=cause) from cause
+            if missing is not None:
+                try:
+                    bucket_missing = self._bucket_missing()
+                except Exception as failure:  # asking about the bucket failed: that is the verb's error
+                    raise error.at(path, _reason(failure), cause=failure) from failure
+                if not bucket_missing:
+                    raise missing.at(path, "no file exists at this path", cause=cause) from cause
             reason = missing_reason or f"the bucket {self.bucket!r} does not exist"
             raise error.at(path, reason, cause=cause) from cause
         except Exception as cause:  # the boundary where any backend exception is mapped
