@@ -298,3 +298,33 @@ def test_uploads_run_concurrently_in_threads(manager: StorageManager) -> None:
 
     results = asyncio.run(many())
     assert len({r.file_path for r in results}) == 8 and threading.active_count() >= 1
+
+
+def test_markup_split_across_chunks_is_found() -> None:
+    from flystore.uploads.content import MarkupScanner
+
+    for cut in range(1, 7):
+        scanner = MarkupScanner()
+        payload = b"\xff" * 100 + b"<?PhP echo" + b"\0" * 10
+        scanner.feed(payload[: 100 + cut])
+        scanner.feed(payload[100 + cut :])
+        assert scanner.found is not None, cut
+    clean = MarkupScanner()
+    clean.feed(b"<s<?<S<scrip" * 1000)
+    assert clean.found is None
+
+
+def test_missing_extras_name_the_pip_line(manager: StorageManager, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from flystore.errors import DriverNotInstalled
+    from flystore.images import ImageProcessor
+
+    monkeypatch.setitem(sys.modules, "puremagic", None)
+    with pytest.raises(DriverNotInstalled) as caught:
+        process(manager, b"data", "a.bin")
+    assert 'pip install "flystore[uploads]"' in str(caught.value)
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    with pytest.raises(DriverNotInstalled) as caught:
+        ImageProcessor(manager=manager)
+    assert "flystore[images]" in str(caught.value)

@@ -93,6 +93,11 @@ def head_markup(head: bytes) -> str | None:
     return match.group(0).decode("latin-1") if match else None
 
 
+def _deep_markup(data: bytes) -> str | None:
+    match = _DEEP_MARKUP.search(data)
+    return match.group(0).decode("latin-1") if match else None
+
+
 class MarkupScanner:
     """Looks for PHP and script tags across chunk boundaries (GIF+PHP or JPEG+PHP polyglots)."""
 
@@ -103,10 +108,10 @@ class MarkupScanner:
     def feed(self, chunk: bytes) -> None:
         if self.found is not None or not chunk:
             return
-        window = self._tail + chunk[:4096] if self._tail else b""
-        match = (_DEEP_MARKUP.search(window) if window else None) or _DEEP_MARKUP.search(chunk)
-        if match:
-            self.found = match.group(0).decode("latin-1")
+        window = self._tail + chunk[:_OVERLAP] if self._tail else b""
+        found = (_deep_markup(window) if window else None) or _deep_markup(chunk)
+        if found:
+            self.found = found
         self._tail = chunk[-_OVERLAP:]
 
 
