@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import io
 import statistics
 import sys
@@ -64,7 +65,7 @@ def upload_bench(mib: int, repeats: int, workdir: Path, address: str) -> None:
         started = time.perf_counter()
         disk.put("plain.bin", Stream(total))
         again = Stream(total)
-        verdict = scan_stream(iter(lambda: again.read(MIB), b""), address)
+        verdict = scan_stream(iter(functools.partial(again.read, MIB), b""), address)
         plain_times.append(time.perf_counter() - started)
         assert not verdict.infected
         started = time.perf_counter()
