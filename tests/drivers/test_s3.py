@@ -245,12 +245,13 @@ def test_get_exists_and_put_cost_one_request_each(counter: RequestCounter, bucke
         disk.put("other.txt", b"y" * 4096, metadata={"a": "b"}, visibility="public")
     assert sent == [1]
     assert disk.get_visibility("other.txt") == "public" and disk.metadata("other.txt")["metadata"] == {"a": "b"}
-    with counter.counting() as sent, pytest.raises(FileNotFound):
+    # A miss costs the GET plus one LIST, so that the error says whether a directory is in the way.
+    with counter.counting() as sent, pytest.raises(FileNotFound, match="no file exists"):
         disk.get("missing.txt")
-    assert sent == [1]
-    with counter.counting() as sent, pytest.raises(FileNotFound):
-        disk.get("dir")  # a directory: still one request, still FileNotFound
-    assert sent == [1]
+    assert sent == [2]
+    with counter.counting() as sent, pytest.raises(FileNotFound, match="is a directory"):
+        disk.get("dir")
+    assert sent == [2]
     with counter.counting() as sent:
         assert not disk.exists("missing.txt")  # a miss: the HEAD, then one LIST for the directory check
     assert sent == [2]
@@ -260,6 +261,18 @@ def test_get_exists_and_put_cost_one_request_each(counter: RequestCounter, bucke
     with counter.counting() as sent:
         with disk.read_stream("dir/file.txt") as stream:
             assert b"".join(stream) == b"x" * 4096
+    assert sent == [1]
+    disk.close()
+
+
+def test_the_bucket_is_checked_once_after_the_first_miss(counter: RequestCounter, bucket: str) -> None:
+    build(counter.proxy.url_for("http"), bucket).close()  # creates the bucket
+    disk = build(counter.proxy.url_for("http"), bucket, create_bucket=False)
+    with counter.counting() as sent:
+        assert not disk.file_exists("missing.txt")  # the HEAD, then one HEAD on the bucket
+    assert sent == [2]
+    with counter.counting() as sent:
+        assert not disk.file_exists("missing.txt")  # the bucket is known now
     assert sent == [1]
     disk.close()
 
