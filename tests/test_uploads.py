@@ -108,6 +108,17 @@ def test_size_limit_is_enforced_while_reading_with_bounded_memory(manager: Stora
     assert manager.disk("local").all_files() == []
 
 
+def test_a_real_upload_file_with_a_spoofed_size_is_still_counted(manager: StorageManager) -> None:
+    from starlette.datastructures import UploadFile
+
+    source = Endless(3 * MIB)
+    upload = UploadFile(file=source, size=10, filename="small.txt")  # type: ignore[arg-type]
+    with pytest.raises(UploadRejected) as caught:
+        process(manager, upload, max_file_size=MIB)
+    assert caught.value.reason == "too_large" and source.served <= 2 * MIB + 1
+    assert manager.disk("local").all_files() == []
+
+
 def test_a_file_at_the_limit_passes_and_one_byte_more_is_refused(manager: StorageManager) -> None:
     assert process(manager, b"x" * 1000, "a.txt", max_file_size=1000).metadata["size"] == 1000
     manager.disk("local").delete_directory("uploads")
@@ -312,6 +323,9 @@ def test_markup_split_across_chunks_is_found() -> None:
     clean = MarkupScanner()
     clean.feed(b"<s<?<S<scrip" * 1000)
     assert clean.found is None
+    busy = MarkupScanner()  # many "<" take the regex path
+    busy.feed(b"<a" * 5000 + b"<ScRiPt>")
+    assert busy.found == "<ScRiPt"
 
 
 def test_missing_extras_name_the_pip_line(manager: StorageManager, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -48,6 +49,8 @@ class _GuardedReader:
         self.rejection: UploadRejected | None = None
         self._pending: bytes | None = head
         self._eof = False
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="flystore-upload")
+        self._side: Future[None] | None = None
 
     def _take(self, chunk: bytes) -> bytes:
         self.done += len(chunk)
@@ -57,7 +60,9 @@ class _GuardedReader:
                     "too_large", f"the file is over {self.limit} bytes", self.filename, self.handler.validator.disk_name
                 )
             )
-        self.hash.update(chunk)
+        self._join_side()
+        # Hashing and the clamd send release the GIL: they overlap the scan below and the disk write.
+        self._side = self._executor.submit(self._side_work, chunk)
         self.markup.feed(chunk)
         if self.markup.found:
             raise self._fail(
@@ -68,18 +73,29 @@ class _GuardedReader:
                     self.handler.validator.disk_name,
                 )
             )
-        if self.scan is not None:
-            try:
-                self.scan.send(chunk)
-            except ClamdError as cause:
-                self.scan = None
-                if not self.handler.config.virus_scan_fail_open:
-                    raise self._fail(
-                        reject("scanner_unavailable", str(cause), self.filename, self.handler.validator.disk_name)
-                    ) from cause
         if self.progress is not None:
             self.progress(self.done, None)
         return chunk
+
+    def _side_work(self, chunk: bytes) -> None:
+        self.hash.update(chunk)
+        if self.scan is not None:
+            self.scan.send(chunk)
+
+    def _join_side(self) -> None:
+        side, self._side = self._side, None
+        if side is None:
+            return
+        try:
+            side.result()
+        except ClamdError as cause:
+            if self.scan is not None:
+                self.scan.close()
+            self.scan = None
+            if not self.handler.config.virus_scan_fail_open:
+                raise self._fail(
+                    reject("scanner_unavailable", str(cause), self.filename, self.handler.validator.disk_name)
+                ) from cause
 
     def _fail(self, error: UploadRejected) -> UploadRejected:
         self.rejection = error
@@ -101,6 +117,7 @@ class _GuardedReader:
         return b""
 
     def _verdict(self) -> None:
+        self._join_side()
         if self.scan is None:
             return
         scan, self.scan = self.scan, None
@@ -120,8 +137,16 @@ class _GuardedReader:
             )
 
     def close(self) -> None:
+        self._executor.shutdown(wait=True)
         if self.scan is not None:
             self.scan.close()
+
+    def digest(self) -> str:
+        """The SHA-256 of every byte read so far (waits for the hashing thread)."""
+        side = self._side
+        if side is not None:
+            side.result()
+        return self.hash.hexdigest()
 
 
 class UploadHandler:
@@ -317,7 +342,7 @@ class UploadHandler:
             UnableToWriteFile: nothing was written (the reader's own rejections included).
         """
         self.disk.put(path, reader, mimetype=mime, metadata=metadata, visibility=self.config.visibility)
-        return str(reader.hash.hexdigest())
+        return str(reader.digest())
 
     def extract_metadata(self, path: str, mime: str) -> dict[str, Any]:
         """Extra metadata for the result (image dimensions and EXIF for images)."""
