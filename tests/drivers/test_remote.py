@@ -345,3 +345,26 @@ def test_a_failing_source_keeps_the_old_file_whatever_the_name(remote: Remote, n
     assert remote.disk.get(name) == b"old content"
     assert temp_files(remote.real()) == []
     assert _on_server(remote) == {name: b"old content"}
+
+
+BACKEND_VERBS: list[tuple[str, Callable[[Any], Any], type[StorageError]]] = [
+    ("read", lambda backend: backend.read("f.txt"), UnableToReadFile),
+    ("open_read", lambda backend: backend.open_read("f.txt"), UnableToReadFile),
+    ("delete", lambda backend: backend.delete("f.txt"), UnableToDeleteFile),
+    ("list_contents", lambda backend: list(backend.list_contents("dir", False)), UnableToListContents),
+    ("stat", lambda backend: backend.stat("f.txt"), UnableToRetrieveMetadata),
+]
+
+
+@pytest.mark.parametrize(("verb", "call", "expected"), BACKEND_VERBS, ids=[verb[0] for verb in BACKEND_VERBS])
+def test_the_driver_itself_raises_the_verbs_error_not_an_existence_error(
+    remote: Remote, verb: str, call: Callable[[Any], Any], expected: type[StorageError]
+) -> None:
+    # Below the disk layer (which would convert it): the backend's own error already fits the verb.
+    disk = remote.build(password="wrong")
+    try:
+        with pytest.raises(StorageError) as caught:
+            call(disk.backend)
+        assert type(caught.value) is expected, (verb, caught.value)
+    finally:
+        disk.close()

@@ -193,6 +193,14 @@ class FtpBackend(FsspecBackend):
         raw = _FtpReader(self, key, path, size=int(info.get("size") or 0))
         return io.BufferedReader(raw, _READ_BUFFER)  # type: ignore[return-value]
 
+    def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
+        """Entries under ``path`` (``MLSD`` answers for a missing directory too: it lists empty).
+
+        Raises:
+            UnableToListContents: the server could not be asked.
+        """
+        return self._walk(path, deep)
+
     def _walk(self, path: str, deep: bool) -> Iterator[Entry]:
         with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):
             key = self._key(path)

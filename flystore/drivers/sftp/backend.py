@@ -19,6 +19,7 @@ from ...errors import (
     StorageError,
     UnableToCopyFile,
     UnableToCreateDirectory,
+    UnableToDeleteFile,
     UnableToListContents,
     UnableToMoveFile,
     UnableToReadFile,
@@ -204,6 +205,33 @@ class SftpBackend(FsspecBackend):
                 raise FileNotFound.at(path, "no file exists at this path")
             handle = self.fs.open(self._key(path), "rb")
         return io.BufferedReader(TranslatingReader(handle, path, _describe), _READ_BUFFER)  # type: ignore[return-value]
+
+    def read(self, path: str) -> bytes:
+        with self.open_read(path) as handle:
+            return handle.read()
+
+    def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
+        """Entries under ``path``; a missing directory (or a file) lists empty.
+
+        Raises:
+            UnableToListContents: the server could not be asked (checking included).
+        """
+        with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):
+            info = self._info(path) if path else {"type": "directory"}
+        if info is None or info.get("type") != "directory":
+            return
+        yield from self._walk(path, deep)
+
+    def delete(self, path: str) -> bool:
+        with translate_errors(UnableToDeleteFile, path, missing_is=UnableToDeleteFile):
+            info = self._info(path)
+            if info is None or info.get("type") != "file":
+                return False
+            try:
+                self.fs.rm_file(self._key(path))
+            except FileNotFoundError:
+                return False  # deleted meanwhile
+        return True
 
     def _walk(self, path: str, deep: bool) -> Iterator[Entry]:
         with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):

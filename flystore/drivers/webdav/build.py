@@ -13,17 +13,16 @@ from ...errors import (
 from .._remote import checked_options, retries_option, retrying, timeout_option
 from .backend import WebdavBackend
 
+_CONNECT_TIMEOUT = 4.0
 _WEBDAV_OPTIONS = frozenset({"base_url", "username", "password", "root", "verify", "properties"})
 
 
 def _transient(error: BaseException) -> bool:
-    """A refused connection or a 429/5xx answer is worth another attempt (webdav4's own set)."""
-    import httpx
+    """A 423/429/5xx answer is worth another attempt (webdav4's own set); refused connections are
+    retried by the HTTP transport already, so retrying them here too would multiply the attempts."""
     from webdav4.client import HTTPError
 
-    if isinstance(error, HTTPError):
-        return getattr(error, "status_code", None) in (423, 429, 500, 502, 503, 504, 509)
-    return isinstance(error, httpx.ConnectError)
+    return isinstance(error, HTTPError) and getattr(error, "status_code", None) in (423, 429, 500, 502, 503, 504, 509)
 
 
 def _retry(retries: int) -> Callable[[Callable[[], Any]], Any]:
@@ -86,7 +85,9 @@ def create(name: str, options: dict[str, Any], manager: Any) -> Any:
     def factory() -> Any:
         # The transport tries a refused connection again (any request, a PUT too: nothing was sent yet).
         transport = httpx.HTTPTransport(verify=tls, retries=retries)
-        client = Client(url, auth=auth, timeout=timeout, transport=transport, retry=_retry(retries))
+        # Connecting is retried by the transport: cap each attempt so a silent endpoint fails within 15 s.
+        limits = httpx.Timeout(timeout, connect=min(timeout, _CONNECT_TIMEOUT))
+        client = Client(url, auth=auth, timeout=limits, transport=transport, retry=_retry(retries))
         return WebdavFileSystem(url, client=client, skip_instance_cache=True)
 
     backend = WebdavBackend(factory, root, properties=properties)
