@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from flystore import StorageManager
-from flystore.errors import UploadRejected
+from flystore.errors import UnableToWriteFile, UploadRejected
 from flystore.uploads import FileValidator, Pipeline, UploadConfig, UploadHandler, VirusScanner, resolve_address
 from flystore.uploads.middleware import UploadLimitMiddleware  # noqa: F401  # importable without FastAPI
 from tests.services_clamd import EICAR
@@ -139,7 +139,7 @@ def test_failure_mid_store_leaves_nothing(manager: StorageManager) -> None:
                 raise OSError("connection reset by client")
             return b"y" * 65536
 
-    with pytest.raises(Exception):  # noqa: B017  # whatever the disk makes of it, nothing stays
+    with pytest.raises(UnableToWriteFile):
         process(manager, Broken())
     assert manager.disk("local").all_files() == []
 
