@@ -147,3 +147,34 @@ def test_own_pixel_limit(manager: StorageManager) -> None:
     with pytest.raises(ImageTooLarge) as caught:
         ImageProcessor(manager=manager, max_pixels=1_000_000).sync.generate_thumbnails("big.png", [(10, 10)])
     assert caught.value.reason == "image_too_large" and caught.value.path == "big.png"
+
+
+def test_s3_operands_against_moto(s3_endpoint: str, tmp_path: Path) -> None:
+    import uuid
+
+    bucket = f"img-{uuid.uuid4().hex[:12]}"
+    storage = StorageManager(
+        {
+            "default": "local",
+            "disks": {
+                "local": {"driver": "local", "root": str(tmp_path)},
+                "s3": {
+                    "driver": "s3",
+                    "bucket": bucket,
+                    "endpoint": s3_endpoint,
+                    "create_bucket": True,
+                    "key": "testing",
+                    "secret": "testing",
+                    "region": "us-east-1",
+                },
+            },
+        }
+    )
+    storage.disk("s3").put("photos/a.jpg", camera_jpeg())
+    processor = ImageProcessor(manager=storage)
+    thumbs = asyncio.run(processor.generate_thumbnails("s3://photos/a.jpg", [(64, 64)]))
+    with Image.open(io.BytesIO(storage.disk("s3").get(thumbs["64x64"]))) as thumb:
+        assert thumb.size == (64, 64) and not thumb.getexif()
+    local = processor.sync.convert("s3://photos/a.jpg", "local://a.png")
+    assert storage.disk("local").file_exists(local)
+    storage.disk("s3").delete_directory("photos")

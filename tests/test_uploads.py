@@ -342,3 +342,36 @@ def test_missing_extras_name_the_pip_line(manager: StorageManager, monkeypatch: 
     with pytest.raises(DriverNotInstalled) as caught:
         ImageProcessor(manager=manager)
     assert "flystore[images]" in str(caught.value)
+
+
+def test_nothing_is_left_on_s3_when_refused_mid_stream(s3_endpoint: str) -> None:
+    import uuid
+
+    storage = StorageManager(
+        {
+            "default": "s3",
+            "disks": {
+                "s3": {
+                    "driver": "s3",
+                    "bucket": f"up-{uuid.uuid4().hex[:12]}",
+                    "endpoint": s3_endpoint,
+                    "create_bucket": True,
+                    "key": "testing",
+                    "secret": "testing",
+                    "region": "us-east-1",
+                }
+            },
+        }
+    )
+    handler = UploadHandler(UploadConfig(disk="s3", max_file_size=12 * MIB), manager=storage)
+    big = Endless(20 * MIB)
+    with pytest.raises(UploadRejected) as caught:
+        handler.process_file_sync(big)
+    assert caught.value.reason == "too_large" and big.served > 6 * MIB  # refused after parts were sent
+    polyglot = named(gif() + b"\0" * 7 * MIB + b"<?php echo 1;", "a.gif")
+    with pytest.raises(UploadRejected):
+        handler.process_file_sync(polyglot)
+    assert storage.disk("s3").all_files() == []
+    ok = handler.process_file_sync(named(b"fine", "a.txt"))
+    assert storage.disk("s3").get(ok.file_path) == b"fine"
+    storage.disk("s3").delete(ok.file_path)
