@@ -160,3 +160,18 @@ def test_middleware_415_for_a_disallowed_part_type() -> None:
     refused = client.post("/", files={"file": ("a.exe", b"MZ", "application/x-msdownload")})
     assert refused.status_code == 415 and refused.json()["detail"]["reason"] == "type_not_allowed"
     assert client.post("/", files={"file": ("a.png", b"png", "image/png")}, data={"n": "1"}).status_code == 200
+
+
+def test_signed_upload_urls_store_validated_bodies(manager: StorageManager) -> None:
+    client = app_for(manager)
+    url, headers = manager.disk("mem").temporary_upload_url("inbox/report.txt", expires=60)
+    stored = client.put(url, content=b"quarterly numbers", headers=headers)
+    assert stored.status_code == 201, stored.text
+    assert manager.disk("mem").get("inbox/report.txt") == b"quarterly numbers"
+    assert client.put(url.replace("report", "other"), content=b"x").status_code == 403
+    get_url = manager.disk("mem").temporary_url("inbox/report.txt", expires=60)
+    assert client.put(get_url, content=b"x").status_code == 403  # signed for GET, not PUT
+    evil_url, _ = manager.disk("mem").temporary_upload_url("inbox/evil.txt", expires=60)
+    refused = client.put(evil_url, content=b"MZ" + b"\0" * 100)
+    assert refused.status_code == 400 and refused.json()["detail"]["reason"] == "malicious_content"
+    assert not manager.disk("mem").file_exists("inbox/evil.txt")

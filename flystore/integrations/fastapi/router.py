@@ -65,6 +65,8 @@ def storage_router(
 
     ``authorize(request, disk, path, action)`` runs before every action (``upload``, ``download``,
     ``info``; not for signed URLs, whose signature is the grant); returning False refuses with 403.
+    ``PUT {prefix}/_signed/{disk}/{path}`` accepts the body of a ``temporary_upload_url``, validated
+    as any upload.
     """
     router = APIRouter(prefix=prefix.rstrip("/"))
 
@@ -97,6 +99,22 @@ def storage_router(
             return storage().disk(target.disk).download_response(target.path)
         except StorageError as error:
             raise error_response(error) from error
+
+    @router.put("/_signed/{disk}/{path:path}")
+    async def signed_upload(request: Request, disk: str, path: str) -> Any:
+        # temporary_upload_url(): the signature fixes disk and path; the body still passes every upload rule.
+        try:
+            target = verify_temporary_url(str(request.url), manager=storage(), method="PUT")
+            folder, _, name = target.path.rpartition("/")
+            config = upload_config or UploadConfig()
+            handler = UploadHandler(
+                UploadConfig(**{**config.__dict__, "disk": storage().disk(target.disk), "organize_by_date": False}),
+                manager=storage(),
+            )
+            result = await handler.process_file(request.stream(), filename=name, folder=folder, name=name)
+        except StorageError as error:
+            raise error_response(error) from error
+        return JSONResponse(result.to_dict(), status_code=201)
 
     @router.post("/{disk}/upload")
     async def upload(
