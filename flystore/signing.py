@@ -47,8 +47,8 @@ def decode_key(value: str | bytes, *, disk: str | None = None, option: str = "si
         key = value.encode()
     if len(key) < MIN_KEY_BYTES:
         raise InvalidConfiguration(
-            f"the key has {len(key)} bytes; signing keys need at least {MIN_KEY_BYTES} "
-            '(make one with: python -c "import base64, os; print(\'base64:\' + base64.b64encode(os.urandom(32)).decode())")',
+            f"the key has {len(key)} bytes; signing keys need at least {MIN_KEY_BYTES} (make one with: "
+            'python -c "import base64, os; print(\'base64:\' + base64.b64encode(os.urandom(32)).decode())")',
             option=option,
             disk=disk,
         )
