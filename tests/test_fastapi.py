@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, File, UploadFile
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -175,3 +175,18 @@ def test_signed_upload_urls_store_validated_bodies(manager: StorageManager) -> N
     refused = client.put(evil_url, content=b"MZ" + b"\0" * 100)
     assert refused.status_code == 400 and refused.json()["detail"]["reason"] == "malicious_content"
     assert not manager.disk("mem").file_exists("inbox/evil.txt")
+
+
+def test_middleware_in_front_of_a_real_fastapi_form_endpoint(tmp_path: Path) -> None:
+    app = FastAPI()
+
+    @app.post("/form")
+    async def form(file: UploadFile = File(...)) -> dict[str, int]:  # noqa: B008
+        return {"size": len(await file.read())}
+
+    client = TestClient(UploadLimitMiddleware(app, max_file_size=256 * 1024, allowed_types=["image/*"]))
+    big = client.post("/form", files={"file": ("a.png", b"x" * 1024 * 1024, "image/png")})
+    assert big.status_code == 413 and big.json()["detail"]["reason"] == "too_large"
+    typed = client.post("/form", files={"file": ("a.exe", b"MZ", "application/octet-stream")})
+    assert typed.status_code == 415
+    assert client.post("/form", files={"file": ("a.png", b"png!", "image/png")}).json() == {"size": 4}

@@ -82,33 +82,47 @@ class UploadLimitMiddleware:
                 parts = _PartTypes(boundary.encode("latin-1"), self.allowed)
         seen = 0
         started = False
+        answered = False
+        refusal: _Refused | None = None
 
         async def counted_receive() -> Any:
-            nonlocal seen
+            nonlocal seen, refusal
+            if refusal is not None:
+                raise refusal
             message = await receive()
             if message["type"] == "http.request":
                 body = message.get("body", b"")
                 seen += len(body)
                 if seen > self.max_file_size:
-                    raise _Refused(413, "too_large", f"the body is over {self.max_file_size} bytes")
-                if parts is not None and body:
+                    refusal = _Refused(413, "too_large", f"the body is over {self.max_file_size} bytes")
+                elif parts is not None and body:
                     parts.feed(body)
                     if parts.refused:
-                        raise _Refused(415, "type_not_allowed", f"{parts.refused} parts are not allowed")
+                        refusal = _Refused(415, "type_not_allowed", f"{parts.refused} parts are not allowed")
+                if refusal is not None:
+                    raise refusal
             return message
 
         async def tracked_send(message: Any) -> None:
-            nonlocal started
+            # Frameworks may turn the refusal raised from receive() into their own error page
+            # (FastAPI answers 400): once refused, whatever the app sends is replaced by our answer.
+            nonlocal started, answered
+            if refusal is not None and not started:
+                if not answered:
+                    answered = True
+                    await self._answer(send, refusal)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, counted_receive, tracked_send)
-        except _Refused as refused:
+        except _Refused:
             if started:
                 raise
-            await self._answer(send, refused)
+        if refusal is not None and not answered and not started:
+            await self._answer(send, refusal)
 
     @staticmethod
     async def _answer(send: Any, refused: _Refused) -> None:
