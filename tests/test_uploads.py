@@ -375,3 +375,11 @@ def test_nothing_is_left_on_s3_when_refused_mid_stream(s3_endpoint: str) -> None
     ok = handler.process_file_sync(named(b"fine", "a.txt"))
     assert storage.disk("s3").get(ok.file_path) == b"fine"
     storage.disk("s3").delete(ok.file_path)
+
+
+def test_a_stream_longer_than_clamds_limit_fails_closed(manager: StorageManager, clamd_server: dict[str, Any]) -> None:
+    big = Endless(30 * MIB)  # the fixture's clamd stops reading after StreamMaxLength 25M
+    with pytest.raises(UploadRejected) as caught:
+        process(manager, big, max_file_size=40 * MIB, virus_scan=True, clamd=f"unix://{clamd_server['socket']}")
+    assert caught.value.reason == "scanner_unavailable"
+    assert manager.disk("local").all_files() == []
