@@ -34,6 +34,15 @@ __all__ = ["AsyncDisk"]
 
 # Bytes above this are written as a stream that a cancellation can abort mid-way.
 _CANCELLABLE_ABOVE = 8 * 1024 * 1024
+# What runs inline on a memory disk: one-file verbs, small writes.
+_INLINE_VERBS = frozenset({
+    "get", "get_text", "json", "exists", "missing", "file_exists", "file_missing", "directory_exists",
+    "directory_missing", "stat", "size", "last_modified", "mime_type", "checksum", "get_visibility",
+    "metadata", "url", "temporary_url", "set_visibility", "make_directory",
+})
+_INLINE_BYTES = 1024 * 1024
+# Sync-disk methods that do no I/O: handed out as they are.
+_PLAIN = frozenset({"recipe"})
 
 
 class AsyncDisk:
@@ -45,6 +54,10 @@ class AsyncDisk:
 
     def __init__(self, disk: FilesystemAdapter) -> None:
         self._disk = disk
+        # The memory backend (exactly it: a subclass may do I/O) never waits: its one-file verbs run
+        # inline (a thread hand-off costs ~100x the call); listings and streams still go to the pool.
+        kind = type(disk.backend)
+        self._inline = (kind.__module__, kind.__qualname__) == ("flystore.drivers.memory", "MemoryBackend")
 
     @property
     def sync(self) -> FilesystemAdapter:
@@ -69,7 +82,9 @@ class AsyncDisk:
 
     def __getattr__(self, name: str) -> Any:
         member = getattr(self._disk, name)
-        if name.startswith("_") or not callable(member):
+        if name.startswith("_") or not callable(member) or inspect.iscoroutinefunction(member):
+            return member  # attributes, and verbs the sync disk already has as coroutines (put_upload)
+        if name in _PLAIN:
             return member
 
         async def offloaded(*args: Any, **kwargs: Any) -> Any:
@@ -80,6 +95,8 @@ class AsyncDisk:
         return offloaded
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self._inline and name in _INLINE_VERBS:
+            return getattr(self._disk, name)(*args, **kwargs)
         return await offload(getattr(self._disk, name), *args, **kwargs)
 
     # -- events --------------------------------------------------------------------
@@ -115,6 +132,8 @@ class AsyncDisk:
         Raises:
             UnableToWriteFile: nothing was written; PathTraversalDetected: a bad path.
         """
+        if self._inline and isinstance(contents, (bytes, str)) and len(contents) <= _INLINE_BYTES:
+            return self._disk.put(path, contents, **options)
         cancelled = threading.Event()
         if isinstance(contents, AsyncIterable):
             contents = bridge_chunks(contents, asyncio.get_running_loop(), cancelled)
