@@ -11,6 +11,7 @@ from .backend import Backend
 from .config import env
 from .decorators.cached import CachedFilesystemAdapter
 from .decorators.cdn import CDNFilesystemAdapter
+from .decorators.encrypted import EncryptedFilesystemAdapter
 from .disk import Disk, FilesystemAdapter
 from .drivers.local import LocalFilesystemAdapter
 from .errors import (
@@ -61,6 +62,7 @@ __all__ = [
     "AzureBlobStorageAdapter",
     "Backend",
     "CDNFilesystemAdapter",
+    "EncryptedFilesystemAdapter",
     "CachedFilesystemAdapter",
     "ConfigurationError",
     "DirectoryAttributes",

@@ -18,6 +18,7 @@ BUILTIN_DRIVERS: dict[str, tuple[str, str | None]] = {
     "azure": ("flystore.drivers.azure:create", "azure"),
     "cached": ("flystore.decorators.cached:create", None),
     "cdn": ("flystore.decorators.cdn:create", None),
+    "encrypted": ("flystore.decorators.encrypted:create", "crypto"),
     "fsspec": ("flystore.drivers.generic:create", None),
     "ftp": ("flystore.drivers.ftp:create", "ftp"),
     "gcs": ("flystore.drivers.gcs:create", "gcs"),

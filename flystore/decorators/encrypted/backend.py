@@ -1,0 +1,148 @@
+"""``EncryptedBackend``: seals contents on the way in, authenticates and opens them on the way out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, BinaryIO, NoReturn
+
+from ...attributes import Entry, FileAttributes, WriteOptions
+from ...backend import Backend, Readable
+from ...errors import (
+    FileNotFound, IntegrityError, UnableToCopyFile, UnableToGeneratePublicUrl, UnableToGenerateTemporaryUrl,
+    UnableToMoveFile,
+)
+from ..base import DecoratedBackend
+from .format import KeyRing, plaintext_size
+from .streams import DecryptingReader, EncryptingReader, encrypt_bytes
+
+__all__ = ["EncryptedBackend"]
+
+Progress = Callable[[int, int, str], Any]
+
+_URL_REASON = (
+    "the disk is encrypted: the bytes behind a URL would be ciphertext; read the file through the disk instead"
+)
+
+
+class EncryptedBackend(DecoratedBackend):
+    """AES-256-GCM segments over any backend; names and metadata pass through in plaintext."""
+
+    def __init__(self, inner: Backend, keys: KeyRing) -> None:
+        super().__init__(inner)
+        self.keys = keys
+        self.metadata_limit = inner.metadata_limit
+        self.name = f"encrypted({inner.name})"
+
+    # -- reading -------------------------------------------------------------------
+
+    def open_read(self, path: str) -> BinaryIO:
+        size = self.inner.stat(path).size
+        if size is None:
+            raise IntegrityError.at(path, "the base disk did not report the ciphertext size")
+        handle = self.inner.open_read(path)
+        return DecryptingReader(handle, size, self.keys, path)  # type: ignore[return-value]
+
+    def read(self, path: str) -> bytes:
+        with self.open_read(path) as reader:
+            return reader.read()
+
+    def _plain(self, attributes: FileAttributes) -> FileAttributes:
+        if attributes.size is None:
+            return replace(attributes, checksum=None)
+        return replace(attributes, size=plaintext_size(attributes.size, attributes.path), checksum=None)
+
+    def stat(self, path: str) -> FileAttributes:
+        return self._plain(self.inner.stat(path))
+
+    def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
+        for entry in self.inner.list_contents(path, deep):
+            yield self._plain(entry) if isinstance(entry, FileAttributes) else entry
+
+    def checksum(self, path: str, algorithm: str) -> str | None:
+        return None  # the base disk's checksum is of the ciphertext; the disk hashes the plaintext stream
+
+    # -- writing -------------------------------------------------------------------
+
+    def write(self, path: str, data: bytes, options: WriteOptions) -> None:
+        self.inner.write(path, encrypt_bytes(self.keys.new_cipher(path), data), options)
+
+    def write_stream(self, path: str, stream: Readable, options: WriteOptions) -> None:
+        self.inner.write_stream(path, EncryptingReader(self.keys.new_cipher(path), stream), options)
+
+    def open_write(self, path: str, options: WriteOptions) -> BinaryIO | None:
+        return None  # the disk streams through write_stream, which seals
+
+    def _reseal(self, source: str, destination: str, options: WriteOptions) -> None:
+        kept = self.inner.stat(source)
+        merged = WriteOptions(
+            visibility=options.visibility or kept.visibility,
+            mimetype=options.mimetype or kept.mime_type,
+            metadata=options.metadata or dict(kept.metadata),
+            extra=options.extra,
+        )
+        with self.open_read(source) as reader:
+            self.write_stream(destination, reader, merged)
+
+    def copy(self, source: str, destination: str, options: WriteOptions) -> None:
+        # The path is bound into every segment, so a copy is decrypted and sealed again for its new path.
+        try:
+            self._reseal(source, destination, options)
+        except FileNotFound:
+            raise
+        except IntegrityError as error:
+            raise UnableToCopyFile.at(source, str(error.reason), cause=error) from error
+
+    def move(self, source: str, destination: str, options: WriteOptions) -> None:
+        try:
+            self._reseal(source, destination, options)
+        except FileNotFound:
+            raise
+        except IntegrityError as error:
+            raise UnableToMoveFile.at(source, str(error.reason), cause=error) from error
+        self.inner.delete(source)
+
+    # -- keys ----------------------------------------------------------------------
+
+    def key_id_of(self, path: str) -> bytes:
+        with self.open_read(path) as reader:
+            return reader.header.key_id  # type: ignore[attr-defined,no-any-return]
+
+    def rotate(self, path: str) -> bool:
+        """Re-seal ``path`` with the current key; False when it already uses it.
+
+        Raises:
+            IntegrityError: the file does not authenticate under any key of the disk.
+        """
+        reader = self.open_read(path)
+        with reader:
+            if reader.header.key_id == self.keys.current_id:  # type: ignore[attr-defined]
+                return False
+            kept = self.inner.stat(path)
+            options = WriteOptions(visibility=kept.visibility, mimetype=kept.mime_type, metadata=dict(kept.metadata))
+            # The base backend's write is atomic: readers see the old or the new ciphertext, never a mix.
+            self.write_stream(path, reader, options)
+        return True
+
+    # -- URLs ----------------------------------------------------------------------
+
+    @staticmethod
+    def _no_url(error: type[UnableToGeneratePublicUrl] | type[UnableToGenerateTemporaryUrl], path: str) -> NoReturn:
+        raise error.at(path, _URL_REASON)
+
+    def public_url(self, path: str) -> str | None:
+        self._no_url(UnableToGeneratePublicUrl, path)
+
+    def temporary_url(self, path: str, expires_at: datetime, options: Mapping[str, Any]) -> str | None:
+        self._no_url(UnableToGenerateTemporaryUrl, path)
+
+    def temporary_upload_url(
+        self, path: str, expires_at: datetime, options: Mapping[str, Any]
+    ) -> tuple[str, dict[str, str]] | None:
+        raise UnableToGenerateTemporaryUrl.at(
+            path, "the disk is encrypted: a client uploading directly would store plaintext"
+        )
+
+    def local_path(self, path: str) -> str | None:
+        return None  # the local file holds ciphertext

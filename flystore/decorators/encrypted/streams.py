@@ -1,0 +1,176 @@
+"""Streaming encryption and decryption: one segment in memory at a time."""
+
+from __future__ import annotations
+
+import io
+from typing import BinaryIO
+
+from ...backend import Readable
+from ...errors import IntegrityError
+from .format import (
+    HEADER_SIZE, SEALED_SEGMENT, SEGMENT_SIZE, TAG_SIZE, FileCipher, Header, KeyRing, plaintext_size, segment_count,
+)
+
+__all__ = ["DecryptingReader", "EncryptingReader", "encrypt_bytes"]
+
+
+def encrypt_bytes(cipher: FileCipher, data: bytes) -> bytes:
+    """The whole ciphertext of ``data`` (already in memory)."""
+    view = memoryview(data)
+    count = max(1, -(-len(data) // SEGMENT_SIZE))
+    parts = [cipher.header.raw]
+    for index in range(count):
+        piece = bytes(view[index * SEGMENT_SIZE:(index + 1) * SEGMENT_SIZE])
+        parts.append(cipher.seal(index, piece, index == count - 1))
+    return b"".join(parts)
+
+
+class EncryptingReader:
+    """``read(n)`` gives the ciphertext of a plaintext stream, sealed segment by segment.
+
+    A segment is sealed as the last only once the source is exhausted, so the writer keeps
+    at most one segment plus one read of lookahead.
+    """
+
+    def __init__(self, cipher: FileCipher, source: Readable) -> None:
+        self._cipher = cipher
+        self._source = source
+        self._pending = bytearray()
+        self._out = bytearray(cipher.header.raw)
+        self._index = 0
+        self._source_done = False
+        self._sealed_last = False
+
+    def _fill(self) -> None:
+        while not self._source_done and len(self._pending) <= SEGMENT_SIZE:
+            chunk = self._source.read(SEGMENT_SIZE)
+            if not chunk:
+                self._source_done = True
+            else:
+                self._pending += chunk
+        if len(self._pending) > SEGMENT_SIZE:
+            piece = bytes(self._pending[:SEGMENT_SIZE])
+            del self._pending[:SEGMENT_SIZE]
+            self._out += self._cipher.seal(self._index, piece, False)
+            self._index += 1
+        elif self._source_done and not self._sealed_last:
+            self._out += self._cipher.seal(self._index, bytes(self._pending), True)
+            self._pending.clear()
+            self._sealed_last = True
+
+    def read(self, size: int = -1, /) -> bytes:
+        if size is None or size < 0:
+            while not self._sealed_last:
+                self._fill()
+            data, self._out = bytes(self._out), bytearray()
+            return data
+        while len(self._out) < size and not self._sealed_last:
+            self._fill()
+        data = bytes(self._out[:size])
+        del self._out[:size]
+        return data
+
+
+class DecryptingReader(io.BufferedIOBase):
+    """A seekable plaintext view of a ciphertext handle that decrypts only the segments read.
+
+    Opening reads the header and authenticates the last segment, so a truncated or
+    extended file fails before any byte is returned; other segments are authenticated
+    as they are reached.
+    """
+
+    def __init__(
+        self, handle: BinaryIO, ciphertext_bytes: int, keys: KeyRing, path: str
+    ) -> None:
+        super().__init__()
+        self._handle = handle
+        self._path = path
+        try:
+            self._count = segment_count(ciphertext_bytes, path)
+            self.size = plaintext_size(ciphertext_bytes, path)
+            self._cipher = keys.cipher_for(Header.parse(self._read_at(0, HEADER_SIZE), path), path)
+            self._segment_index = -1
+            self._segment = b""
+            self._load(self._count - 1)
+        except BaseException:
+            handle.close()
+            raise
+        self._position = 0
+
+    @property
+    def header(self) -> Header:
+        return self._cipher.header
+
+    def _read_at(self, offset: int, size: int) -> bytes:
+        self._handle.seek(offset)
+        parts = []
+        while size > 0:
+            chunk = self._handle.read(size)
+            if not chunk:
+                break
+            parts.append(chunk)
+            size -= len(chunk)
+        return b"".join(parts)
+
+    def _load(self, index: int) -> None:
+        if index == self._segment_index:
+            return
+        last = index == self._count - 1
+        expected = (self.size - index * SEGMENT_SIZE + TAG_SIZE) if last else SEALED_SEGMENT
+        sealed = self._read_at(HEADER_SIZE + index * SEALED_SEGMENT, expected)
+        if len(sealed) != expected:
+            raise IntegrityError.at(self._path, f"segment {index} is cut short (the file changed while read?)")
+        self._segment = self._cipher.open(index, sealed, last)
+        self._segment_index = index
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        if whence == io.SEEK_SET:
+            target = offset
+        elif whence == io.SEEK_CUR:
+            target = self._position + offset
+        elif whence == io.SEEK_END:
+            target = self.size + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if target < 0:
+            raise ValueError("negative seek position")
+        self._position = target
+        return target
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if self.closed:
+            raise ValueError("read of a closed file")
+        end = self.size if size is None or size < 0 else min(self.size, self._position + size)
+        parts = []
+        while self._position < end:
+            index = self._position // SEGMENT_SIZE
+            self._load(index)
+            start = self._position - index * SEGMENT_SIZE
+            piece = self._segment[start:start + (end - self._position)]
+            parts.append(piece)
+            self._position += len(piece)
+        return b"".join(parts)
+
+    def read1(self, size: int = -1, /) -> bytes:
+        return self.read(size if size >= 0 else SEGMENT_SIZE)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        memoryview(buffer).cast("B")[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._handle.close()
+            finally:
+                super().close()
