@@ -36,20 +36,27 @@ class TestCachedS3DiskOnRedis(DiskContract):
     stateful_examples = 5
     stateful_steps = 10
 
+    @pytest.fixture(scope="class")
+    def bucket(self, s3_endpoint: str) -> Iterator[str]:
+        """One bucket for the class; each test gets an empty disk under its own key prefix."""
+        name = f"flystore-{uuid.uuid4().hex[:16]}"
+        client: Any = raw_client(s3_endpoint)
+        client.create_bucket(Bucket=name)
+        yield name
+        remove_bucket(client, name)
+        client.close()
+
     @pytest.fixture
-    def disk(self, s3_endpoint: str, redis_url: str) -> Iterator[FilesystemAdapter]:
-        bucket = f"flystore-{uuid.uuid4().hex[:16]}"
+    def disk(self, s3_endpoint: str, redis_url: str, bucket: str) -> Iterator[FilesystemAdapter]:
+        prefix = uuid.uuid4().hex
         manager = StorageManager({"disks": {
-            "s3": {"driver": "s3", "bucket": bucket, "endpoint": s3_endpoint, "create_bucket": True, **CREDENTIALS},
+            "s3": {"driver": "s3", "bucket": bucket, "prefix": prefix, "endpoint": s3_endpoint, **CREDENTIALS},
             "c": {"driver": "cached", "disk": "s3", "store": "redis", "redis_url": redis_url,
-                  "namespace": f"{bucket}:"},
+                  "namespace": f"{prefix}:"},
         }})
         disk = manager.disk("c")
         yield disk
         disk.close()
-        client: Any = raw_client(s3_endpoint)
-        remove_bucket(client, bucket)
-        client.close()
 
 
 class TestDeeplyNestedDecorators(DiskContract):
