@@ -42,7 +42,9 @@ def config(tmp_path: Path, s3_endpoint: str) -> str:
 
 
 def _frame(rows: int) -> Any:
-    return pandas.DataFrame({"n": range(rows), "s": [f"row-{i}" for i in range(rows)], "part": [i % 3 for i in range(rows)]})
+    return pandas.DataFrame(
+        {"n": range(rows), "s": [f"row-{i}" for i in range(rows)], "part": [i % 3 for i in range(rows)]}
+    )
 
 
 @pytest.mark.parametrize("disk", ["tenant", "s3"])
