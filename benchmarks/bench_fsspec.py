@@ -102,8 +102,11 @@ def main() -> None:
         compare("local", manager.disk("local").fs, raw_local, f"{tmp}/raw", args.files, big)
     if args.skip_s3:
         return
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:

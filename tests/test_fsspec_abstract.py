@@ -31,8 +31,8 @@ from flystore import FilesystemAdapter, StorageManager
 KNOWN_DIFFERENCES: dict[str, str] = {}
 
 
-class _DiskSuite(  # type: ignore[misc]  # fsspec's test classes are untyped
-    AbstractFixtures, AbstractCopyTests, AbstractGetTests, AbstractPutTests, AbstractOpenTests, AbstractPipeTests
+class _DiskSuite(
+    AbstractFixtures, AbstractCopyTests, AbstractGetTests, AbstractPutTests, AbstractOpenTests, AbstractPipeTests,  # type: ignore[misc]  # fsspec's test classes are untyped
 ):
     """The abstract suites against ``disk.fs``; subclasses provide ``disk``."""
 
