@@ -17,8 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flystore import (
-    EncryptedFilesystemAdapter, FileNotFound, FilesystemAdapter, IntegrityError, InvalidConfiguration,
-    StorageManager, UnableToGeneratePublicUrl, UnableToGenerateTemporaryUrl,
+    EncryptedFilesystemAdapter,
+    FileNotFound,
+    FilesystemAdapter,
+    IntegrityError,
+    InvalidConfiguration,
+    StorageManager,
+    UnableToGeneratePublicUrl,
+    UnableToGenerateTemporaryUrl,
 )
 from flystore.decorators.base import DecoratedBackend
 from flystore.decorators.encrypted.format import HEADER_SIZE, SEALED_SEGMENT, SEGMENT_SIZE, ciphertext_size
@@ -154,6 +160,7 @@ def test_a_short_or_malformed_key_is_invalid_configuration(tmp_path: Path, key: 
 
 
 def test_key_and_keys_together_or_an_empty_list_are_refused() -> None:
+    options: dict[str, Any]
     for options in ({"key": KEY, "keys": [KEY]}, {"keys": []}, {"keys": "base64:x"}):
         manager = StorageManager({"disks": {"raw": {"driver": "memory"},
                                             "enc": {"driver": "encrypted", "disk": "raw", **options}}})
@@ -323,10 +330,10 @@ def test_copy_and_move_reseal_for_the_new_path(enc: FilesystemAdapter, raw: File
 
 
 def test_keys_read_old_files_write_with_the_first_and_rotate(tmp_path: Path) -> None:
-    def build(*keys: bytes) -> FilesystemAdapter:
+    def build(*keys: bytes) -> EncryptedFilesystemAdapter:
         return StorageManager({"disks": {"raw": {"driver": "local", "root": str(tmp_path)},
                                          "enc": {"driver": "encrypted", "disk": "raw", "keys": list(keys)}}}
-                              ).disk("enc")
+                              ).disk("enc")  # type: ignore[return-value]
 
     old = build(OLD_KEY)
     for index in range(3):

@@ -10,7 +10,11 @@ from typing import Any, BinaryIO, NoReturn
 from ...attributes import Entry, FileAttributes, WriteOptions
 from ...backend import Backend, Readable
 from ...errors import (
-    FileNotFound, IntegrityError, UnableToCopyFile, UnableToGeneratePublicUrl, UnableToGenerateTemporaryUrl,
+    FileNotFound,
+    IntegrityError,
+    UnableToCopyFile,
+    UnableToGeneratePublicUrl,
+    UnableToGenerateTemporaryUrl,
     UnableToMoveFile,
 )
 from ..base import DecoratedBackend

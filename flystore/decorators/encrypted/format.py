@@ -143,9 +143,9 @@ class FileCipher:
     """Seals and opens the segments of one file at one path."""
 
     def __init__(self, disk_key: bytes, header: Header, path: str) -> None:
-        hashes, AESGCM, HKDF = _primitives()
-        file_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=header.salt, info=_INFO).derive(disk_key)
-        self._aead = AESGCM(file_key)
+        hashes, aesgcm, hkdf = _primitives()
+        file_key = hkdf(algorithm=hashes.SHA256(), length=32, salt=header.salt, info=_INFO).derive(disk_key)
+        self._aead = aesgcm(file_key)
         self.header = header
         self.path = path
         self._aad = header.raw + path.encode("utf-8", "surrogatepass")

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import io
+import sys
+from collections import deque
 from typing import BinaryIO
 
 from ...backend import Readable
 from ...errors import IntegrityError
 from .format import (
-    HEADER_SIZE, SEALED_SEGMENT, SEGMENT_SIZE, TAG_SIZE, FileCipher, Header, KeyRing, plaintext_size, segment_count,
+    HEADER_SIZE,
+    SEALED_SEGMENT,
+    SEGMENT_SIZE,
+    TAG_SIZE,
+    FileCipher,
+    Header,
+    KeyRing,
+    plaintext_size,
+    segment_count,
 )
 
 __all__ = ["DecryptingReader", "EncryptingReader", "encrypt_bytes"]
@@ -28,47 +38,63 @@ def encrypt_bytes(cipher: FileCipher, data: bytes) -> bytes:
 class EncryptingReader:
     """``read(n)`` gives the ciphertext of a plaintext stream, sealed segment by segment.
 
-    A segment is sealed as the last only once the source is exhausted, so the writer keeps
-    at most one segment plus one read of lookahead.
+    A segment is sealed as the last only once the next read of the source comes back
+    empty, so at most two plaintext segments and one sealed segment are held at a time.
     """
 
     def __init__(self, cipher: FileCipher, source: Readable) -> None:
         self._cipher = cipher
         self._source = source
-        self._pending = bytearray()
-        self._out = bytearray(cipher.header.raw)
+        self._out: deque[bytes] = deque([cipher.header.raw])
+        self._buffered = len(cipher.header.raw)
+        self._lookahead: bytes | None = None
         self._index = 0
-        self._source_done = False
         self._sealed_last = False
 
-    def _fill(self) -> None:
-        while not self._source_done and len(self._pending) <= SEGMENT_SIZE:
-            chunk = self._source.read(SEGMENT_SIZE)
+    def _next_piece(self) -> bytes:
+        chunk = self._source.read(SEGMENT_SIZE)
+        if not chunk or len(chunk) == SEGMENT_SIZE:
+            return bytes(chunk)
+        piece = bytearray(chunk)
+        while len(piece) < SEGMENT_SIZE:
+            chunk = self._source.read(SEGMENT_SIZE - len(piece))
             if not chunk:
-                self._source_done = True
-            else:
-                self._pending += chunk
-        if len(self._pending) > SEGMENT_SIZE:
-            piece = bytes(self._pending[:SEGMENT_SIZE])
-            del self._pending[:SEGMENT_SIZE]
-            self._out += self._cipher.seal(self._index, piece, False)
-            self._index += 1
-        elif self._source_done and not self._sealed_last:
-            self._out += self._cipher.seal(self._index, bytes(self._pending), True)
-            self._pending.clear()
-            self._sealed_last = True
+                break
+            piece += chunk
+        return bytes(piece)
+
+    def _fill(self) -> None:
+        current = self._next_piece() if self._lookahead is None else self._lookahead
+        following = self._next_piece() if len(current) == SEGMENT_SIZE else b""
+        last = not following
+        sealed = self._cipher.seal(self._index, current, last)
+        self._out.append(sealed)
+        self._buffered += len(sealed)
+        self._index += 1
+        self._lookahead = following
+        self._sealed_last = last
 
     def read(self, size: int = -1, /) -> bytes:
         if size is None or size < 0:
-            while not self._sealed_last:
-                self._fill()
-            data, self._out = bytes(self._out), bytearray()
-            return data
-        while len(self._out) < size and not self._sealed_last:
+            size = sys.maxsize
+        while self._buffered < size and not self._sealed_last:
             self._fill()
-        data = bytes(self._out[:size])
-        del self._out[:size]
-        return data
+        if size >= self._buffered:
+            data = b"".join(self._out)
+            self._out.clear()
+            self._buffered = 0
+            return data
+        parts = []
+        wanted = size
+        while wanted:
+            piece = self._out.popleft()
+            if len(piece) > wanted:
+                self._out.appendleft(piece[wanted:])
+                piece = piece[:wanted]
+            parts.append(piece)
+            wanted -= len(piece)
+        self._buffered -= size
+        return b"".join(parts)
 
 
 class DecryptingReader(io.BufferedIOBase):
