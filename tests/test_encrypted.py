@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import os
+import sys
 import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
@@ -446,3 +447,31 @@ def test_1_mib_at_900_mib_of_a_1_gib_file_reads_about_1_mib(tmp_path: Path) -> N
     counting.counter.clear()
     assert enc.fs.cat_file("big.bin", start=offset, end=offset + 1024 * 1024) == bytes(1024 * 1024)
     assert counting.counter["bytes"] <= 1024 * 1024 + 3 * SEALED_SEGMENT + HEADER_SIZE + 16 * 17
+
+
+def test_without_cryptography_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flystore import DriverNotInstalled
+
+    monkeypatch.setitem(sys.modules, "cryptography.hazmat.primitives.ciphers.aead", None)
+    manager = StorageManager({"disks": {"m": {"driver": "memory"},
+                                        "e": {"driver": "encrypted", "disk": "m", "key": KEY}}})
+    with pytest.raises(DriverNotInstalled, match=r'pip install "flystore\[crypto\]"'):
+        manager.disk("e")
+
+
+def test_a_file_written_in_format_1_stays_readable() -> None:
+    """Ciphertext of b"format one" at "pinned.txt" under key bytes(range(32)), salt and prefix all zero,
+    made once: a change of the format that breaks old files fails here."""
+    base = FilesystemAdapter(MemoryBackend(), name="base")
+    enc = EncryptedFilesystemAdapter(base, bytes(range(32)))
+    base.put("pinned.txt", bytes.fromhex(PINNED))
+    assert enc.get("pinned.txt") == b"format one"
+    base.put("moved.txt", bytes.fromhex(PINNED))
+    with pytest.raises(IntegrityError):
+        enc.get("moved.txt")
+
+
+PINNED = (
+    "464c5945015e80f64c711a3a310000000000000000000000000000000000"
+    "000000000000b3ba6004e68c90fd9c3f56a76c18c2775f65ca2547e4474ebb8e"
+)
