@@ -112,6 +112,13 @@ def _all_reads_fail(enc: FilesystemAdapter, path: str) -> None:
         enc.fs.cat_file(path)
     with pytest.raises(IntegrityError):
         enc.checksum(path)
+    with pytest.raises(IntegrityError) as caught:
+        enc.copy(path, "copied/" + path)
+    assert (caught.value.disk, caught.value.path) == (enc.name, path)
+    assert not enc.file_exists("copied/" + path)
+    with pytest.raises(IntegrityError):
+        enc.move(path, "moved/" + path)
+    assert enc.backend.inner.file_exists(path) and not enc.file_exists("moved/" + path)  # type: ignore[attr-defined]
 
 
 # -- the seed's class and the config ----------------------------------------------------

@@ -10,12 +10,9 @@ from typing import Any, BinaryIO, NoReturn
 from ...attributes import Entry, FileAttributes, WriteOptions
 from ...backend import Backend, Readable
 from ...errors import (
-    FileNotFound,
     IntegrityError,
-    UnableToCopyFile,
     UnableToGeneratePublicUrl,
     UnableToGenerateTemporaryUrl,
-    UnableToMoveFile,
 )
 from ..base import DecoratedBackend
 from .format import KeyRing, plaintext_size
@@ -91,20 +88,12 @@ class EncryptedBackend(DecoratedBackend):
 
     def copy(self, source: str, destination: str, options: WriteOptions) -> None:
         # The path is bound into every segment, so a copy is decrypted and sealed again for its new path.
-        try:
-            self._reseal(source, destination, options)
-        except FileNotFound:
-            raise
-        except IntegrityError as error:
-            raise UnableToCopyFile.at(source, str(error.reason), cause=error) from error
+        # A source that fails authentication raises IntegrityError (not UnableToCopyFile): tampering is
+        # always reported as such, and the destination is not written.
+        self._reseal(source, destination, options)
 
     def move(self, source: str, destination: str, options: WriteOptions) -> None:
-        try:
-            self._reseal(source, destination, options)
-        except FileNotFound:
-            raise
-        except IntegrityError as error:
-            raise UnableToMoveFile.at(source, str(error.reason), cause=error) from error
+        self._reseal(source, destination, options)
         self.inner.delete(source)
 
     # -- keys ----------------------------------------------------------------------
