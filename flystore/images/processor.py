@@ -52,9 +52,9 @@ class SyncImageProcessor:
         if chosen is None or isinstance(chosen, str):
             manager = self.manager
             if manager is None:
-                from ..storage import Storage
+                from ..fs.hooks import manager as process_manager  # the facade's, without importing it
 
-                manager = Storage
+                manager = process_manager()
             chosen = manager.disk(chosen)
         return chosen, normalize(operand)
 

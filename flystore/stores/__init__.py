@@ -8,8 +8,9 @@ the length and checksum that let a reader refuse a corrupt entry.
 
 from __future__ import annotations
 
-from .base import CacheUnavailableWarning, Store, StoreStats, StoreUnavailable, build_store
+from .base import CacheUnavailableWarning, Store, StoreStats, StoreUnavailable
 from .envelope import seal, unseal
+from .factory import build_store
 
 __all__ = [
     "CacheUnavailableWarning",

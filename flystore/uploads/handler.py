@@ -168,9 +168,9 @@ class UploadHandler:
         if target is not None and not isinstance(target, str):
             return target
         if self.manager is None:
-            from ..storage import Storage
+            from ..fs.hooks import manager as process_manager  # the facade's, without importing it
 
-            return Storage.disk(target)
+            return process_manager().disk(target)
         return self.manager.disk(target)
 
     async def process_file(
