@@ -158,7 +158,7 @@ class FileCipher:
     def seal(self, index: int, plaintext: bytes, last: bool) -> bytes:
         return self._aead.encrypt(self._nonce(index, last), plaintext, self._aad)  # type: ignore[no-any-return]
 
-    def open(self, index: int, sealed: bytes, last: bool) -> bytes:
+    def open(self, index: int, sealed: bytes | memoryview, last: bool) -> bytes:
         """Raises: IntegrityError: the segment was altered, moved, cut or comes from elsewhere."""
         try:
             return self._aead.decrypt(self._nonce(index, last), sealed, self._aad)  # type: ignore[no-any-return]

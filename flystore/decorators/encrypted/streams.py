@@ -111,10 +111,13 @@ class DecryptingReader(io.BufferedIOBase):
         super().__init__()
         self._handle = handle
         self._path = path
+        self._at = -1
+        self._buffer = bytearray(SEALED_SEGMENT)
+        self._use_readinto = True
         try:
             self._count = segment_count(ciphertext_bytes, path)
             self.size = plaintext_size(ciphertext_bytes, path)
-            self._cipher = keys.cipher_for(Header.parse(self._read_at(0, HEADER_SIZE), path), path)
+            self._cipher = keys.cipher_for(Header.parse(bytes(self._read_at(0, HEADER_SIZE)), path), path)
             self._segment_index = -1
             self._segment = b""
             self._load(self._count - 1)
@@ -127,8 +130,29 @@ class DecryptingReader(io.BufferedIOBase):
     def header(self) -> Header:
         return self._cipher.header
 
-    def _read_at(self, offset: int, size: int) -> bytes:
-        self._handle.seek(offset)
+    def _read_at(self, offset: int, size: int) -> bytes | memoryview:
+        # Sequential reads skip the seek (a buffered handle would drop its buffer) and land in one
+        # reused buffer when the handle has readinto.
+        if offset != self._at:
+            self._handle.seek(offset)
+            self._at = offset
+        readinto = getattr(self._handle, "readinto", None) if self._use_readinto else None
+        if readinto is not None and size <= len(self._buffer):
+            view = memoryview(self._buffer)[:size]
+            got = 0
+            try:
+                while got < size:
+                    count = readinto(view[got:])
+                    if not count:
+                        break
+                    got += count
+            except (NotImplementedError, io.UnsupportedOperation):
+                if got:
+                    raise
+                self._use_readinto = False  # a handle that only has read(): fall back below
+            else:
+                self._at += got
+                return view[:got]
         parts = []
         while size > 0:
             chunk = self._handle.read(size)
@@ -136,7 +160,9 @@ class DecryptingReader(io.BufferedIOBase):
                 break
             parts.append(chunk)
             size -= len(chunk)
-        return b"".join(parts)
+        data = b"".join(parts)
+        self._at += len(data)
+        return data
 
     def _load(self, index: int) -> None:
         if index == self._segment_index:
