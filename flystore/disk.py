@@ -157,6 +157,8 @@ _READING_ERRORS: tuple[type[StorageError], ...] = (
     UnableToReadFile,
     UnableToRetrieveMetadata,
     UnableToProvideChecksum,
+    UnableToCopyFile,
+    UnableToMoveFile,
 )
 _A_DIRECTORY = "this path is a directory, not a file"
 _NO_FILE = "no file exists at this path"

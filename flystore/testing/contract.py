@@ -210,6 +210,8 @@ class DiskContract:
         readers: list[Any] = [
             disk.get, disk.size, disk.read_stream, disk.checksum, disk.metadata, disk.last_modified,
             lambda p: disk.open(p, "rb"),
+            lambda p: disk.copy(p, "copied.txt"),
+            lambda p: disk.move(p, "moved.txt"),
         ]
         for read in readers:
             with pytest.raises(FileNotFound) as caught:

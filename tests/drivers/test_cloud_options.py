@@ -177,6 +177,16 @@ def test_a_gcs_key_file_that_is_not_credentials_is_refused_without_the_network(
     assert no_network == []
 
 
+@pytest.mark.parametrize("token", ["/nope/k.json", "creds.json", "keys/service.json"])
+def test_a_gcs_token_that_names_a_missing_file_is_refused_without_the_network(
+    token: str, no_network: list[Any]
+) -> None:
+    with pytest.raises(InvalidConfiguration, match="does not exist") as caught:
+        _disk({"driver": "gcs", "bucket": "b", "token": token})
+    assert caught.value.option == "token" and token in str(caught.value)
+    assert no_network == []
+
+
 def test_a_gcs_key_file_dict_must_be_a_credential() -> None:
     with pytest.raises(InvalidConfiguration, match="service-account"):
         _disk({"driver": "gcs", "bucket": "b", "key_file": {"private_key": "x"}})

@@ -53,7 +53,7 @@ def _option(options: Mapping[str, Any], name: str, key: str, types: type | tuple
     return value
 
 
-def _checked_key_file(name: str, key_file: Any) -> str | dict[str, Any] | None:
+def _checked_key_file(name: str, key_file: Any, option: str = "key_file") -> str | dict[str, Any] | None:
     """The ``key_file`` as gcsfs takes it, once it is known to hold credentials (no network).
 
     Raises:
@@ -71,18 +71,18 @@ def _checked_key_file(name: str, key_file: Any) -> str | dict[str, Any] | None:
             with open(path, encoding="utf-8") as handle:
                 info = json.load(handle)
         except FileNotFoundError as cause:
-            raise InvalidConfiguration(f"{where} does not exist", option="key_file", disk=name) from cause
+            raise InvalidConfiguration(f"{where} does not exist", option=option, disk=name) from cause
         except (OSError, UnicodeDecodeError, ValueError) as cause:
             raise InvalidConfiguration(f"{where} is not a readable JSON credentials file: {cause}",
-                                       option="key_file", disk=name) from cause
+                                       option=option, disk=name) from cause
     else:
         raise InvalidConfiguration("must be a path to a service-account JSON file, or its contents as a dict",
-                                   option="key_file", disk=name)
+                                   option=option, disk=name)
     kind = info.get("type") if isinstance(info, dict) else None
     if kind not in _CREDENTIAL_TYPES:
         raise InvalidConfiguration(
             f"{where} is not a service-account or authorized-user credential (its type is {kind!r})",
-            option="key_file", disk=name,
+            option=option, disk=name,
         )
     return key_file if isinstance(key_file, dict) else os.fspath(key_file)
 
@@ -135,6 +135,10 @@ def _build(name: str, options: Mapping[str, Any]) -> tuple[GcsBackend, dict[str,
     common["retries"] = DEFAULT_RETRIES if retries is None else retries
     common["timeout"] = DEFAULT_TIMEOUT if timeout is None else float(timeout)
     token = options.get("token")
+    if isinstance(token, str) and ("/" in token or "\\" in token or token.endswith(".json")):
+        # gcsfs sends a string that is not an existing file to Google as an access token;
+        # a path is checked here instead, with no network.
+        _checked_key_file(name, token, option="token")
     try:
         fs = make_filesystem(token=token if token is not None else credential, **common)
         signer = make_filesystem(token=credential, **common) if token is not None and credential is not None else None
