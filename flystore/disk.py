@@ -17,7 +17,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, NoReturn, Protocol, TypeVar, cast
 from urllib.parse import quote
 
 from ._streams import (
@@ -123,6 +123,14 @@ def _as_verb_error(
     return error
 
 
+def _raise_as(error: BaseException, verb: type[StorageError] | None, disk: str, path: object = None) -> NoReturn:
+    """Raise ``error`` as the verb's error (see ``_as_verb_error``), keeping its cause."""
+    converted = _as_verb_error(error, verb, disk, path)
+    if converted is error:
+        raise error
+    raise converted from converted.__cause__
+
+
 def _user_path(path: str) -> str:
     """``path`` normalised for an error message, or as given when it cannot be."""
     try:
@@ -142,10 +150,7 @@ def _verb(error_class: type[StorageError] | None) -> Callable[[_F], _F]:
             except (StorageError, OSError) as error:
                 if isinstance(error, FileNotFound) and error_class in _READING_ERRORS:
                     self._explain_missing(error)
-                converted = _as_verb_error(error, error_class, self.name, args[0] if args else None)
-                if converted is error:
-                    raise
-                raise converted from converted.__cause__
+                _raise_as(error, error_class, self.name, args[0] if args else None)
 
         return cast(_F, wrapper)
 
@@ -350,10 +355,7 @@ class FilesystemAdapter:
                     stream = ProgressReader(stream, progress, stream_size(contents))
                 self._backend.write_stream(target, _checked_binary(stream, target), write_options)
         except (StorageError, OSError) as error:
-            converted = _as_verb_error(error, UnableToWriteFile, self.name, path)
-            if converted is error:
-                raise
-            raise converted from converted.__cause__
+            _raise_as(error, UnableToWriteFile, self.name, path)
         self._fire("file_updated", target)
         return target
 
@@ -459,19 +461,13 @@ class FilesystemAdapter:
             except (StorageError, OSError) as error:
                 if isinstance(error, FileNotFound):
                     self._explain_missing(error)
-                converted = _as_verb_error(error, UnableToReadFile, self.name, path)
-                if converted is error:
-                    raise
-                raise converted from converted.__cause__
+                _raise_as(error, UnableToReadFile, self.name, path)
         if mode not in ("w", "wb", "a", "ab"):
             raise ValueError(f"mode must be 'rb', 'wb' or 'ab', not {mode!r}")
         try:
             return self._open_writer(path, mode, options)
         except (StorageError, OSError) as error:
-            converted = _as_verb_error(error, UnableToWriteFile, self.name, path)
-            if converted is error:
-                raise
-            raise converted from converted.__cause__
+            _raise_as(error, UnableToWriteFile, self.name, path)
 
     def _open_writer(self, path: str, mode: str, options: dict[str, Any]) -> BinaryIO:
         target = self._file_path(path, UnableToWriteFile)
@@ -488,10 +484,7 @@ class FilesystemAdapter:
             try:
                 self._backend.write_stream(target, stream, write_options)
             except (StorageError, OSError) as error:
-                converted = _as_verb_error(error, UnableToWriteFile, self.name, target)
-                if converted is error:
-                    raise
-                raise converted from converted.__cause__
+                _raise_as(error, UnableToWriteFile, self.name, target)
 
         return cast(
             BinaryIO,
@@ -625,10 +618,7 @@ class FilesystemAdapter:
                 deleted = self._delete_one(path) or deleted
             return deleted
         except (StorageError, OSError) as error:
-            converted = _as_verb_error(error, UnableToDeleteFile, self.name, paths if isinstance(paths, str) else None)
-            if converted is error:
-                raise
-            raise converted from converted.__cause__
+            _raise_as(error, UnableToDeleteFile, self.name, paths if isinstance(paths, str) else None)
 
     def _delete_one(self, path: str) -> bool:
         target = normalize(path)
@@ -701,10 +691,7 @@ class FilesystemAdapter:
         except (StorageError, OSError) as error:
             if isinstance(error, FileNotFound):
                 self._explain_missing(error)
-            converted = _as_verb_error(error, UnableToReadFile, self.name, path)
-            if converted is error:
-                raise
-            raise converted from converted.__cause__
+            _raise_as(error, UnableToReadFile, self.name, path)
 
     def get_text(self, path: str, encoding: str = "utf-8") -> str:
         """The file decoded as text.
@@ -763,10 +750,7 @@ class FilesystemAdapter:
                 return True
             return self._backend.file_exists(target) or self._backend.directory_exists(target)
         except (StorageError, OSError) as error:
-            converted = _as_verb_error(error, UnableToCheckExistence, self.name, path)
-            if converted is error:
-                raise
-            raise converted from converted.__cause__
+            _raise_as(error, UnableToCheckExistence, self.name, path)
 
     def missing(self, path: str) -> bool:
         """``not exists(path)``."""
@@ -778,10 +762,7 @@ class FilesystemAdapter:
             target = normalize(path)
             return bool(target) and self._backend.file_exists(target)
         except (StorageError, OSError) as error:
-            converted = _as_verb_error(error, UnableToCheckExistence, self.name, path)
-            if converted is error:
-                raise
-            raise converted from converted.__cause__
+            _raise_as(error, UnableToCheckExistence, self.name, path)
 
     def file_missing(self, path: str) -> bool:
         """``not file_exists(path)``."""
@@ -793,10 +774,7 @@ class FilesystemAdapter:
             target = normalize(path)
             return not target or self._backend.directory_exists(target)
         except (StorageError, OSError) as error:
-            converted = _as_verb_error(error, UnableToCheckExistence, self.name, path)
-            if converted is error:
-                raise
-            raise converted from converted.__cause__
+            _raise_as(error, UnableToCheckExistence, self.name, path)
 
     def directory_missing(self, path: str) -> bool:
         """``not directory_exists(path)``."""
