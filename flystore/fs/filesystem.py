@@ -236,24 +236,26 @@ class DiskFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unt
         return {name: found[name] for name in names} if detail else names
 
     def exists(self, path: Any, **kwargs: Any) -> bool:
+        # Unlike fsspec's default, a failure to tell (a missing bucket, a dead endpoint) is raised,
+        # never answered as False: only a path that cannot exist is.
         try:
             target = self._path(path)
             return not target or self.disk.exists(target)
-        except (StorageError, ValueError):
+        except ValueError:  # a path that cannot exist (InvalidPath is a ValueError)
             return False
 
     def isfile(self, path: Any) -> bool:
         try:
             target = self._path(path)
             return bool(target) and self.disk.file_exists(target)
-        except (StorageError, ValueError):
+        except ValueError:  # a path that cannot exist (InvalidPath is a ValueError)
             return False
 
     def isdir(self, path: Any) -> bool:
         try:
             target = self._path(path)
             return not target or self.disk.directory_exists(target)
-        except (StorageError, ValueError):
+        except ValueError:  # a path that cannot exist (InvalidPath is a ValueError)
             return False
 
     def cat_file(self, path: Any, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:

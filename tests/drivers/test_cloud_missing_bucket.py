@@ -147,3 +147,10 @@ def _create_bucket(disk: FilesystemAdapter) -> None:
         _ensure_bucket(backend)
     else:
         backend.ensure_container()
+
+
+def test_disk_fs_does_not_answer_a_missing_bucket_with_false(missing: FilesystemAdapter) -> None:
+    fs = missing.fs
+    for probe in (fs.exists, fs.isfile, fs.isdir):
+        with pytest.raises(UnableToCheckExistence, match="does not exist"):
+            probe("a.txt")
