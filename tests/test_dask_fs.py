@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dask.dataframe as dd  # type: ignore[import-untyped]  # test dependencies: missing fails collection
+import distributed  # type: ignore[import-untyped]
+import pandas  # type: ignore[import-untyped]
 import pytest
-
-dd = pytest.importorskip("dask.dataframe")
-distributed = pytest.importorskip("distributed")
-pandas = pytest.importorskip("pandas")
 
 
 @pytest.fixture(scope="module")

@@ -215,7 +215,7 @@ def test_the_protocol_resolves_through_the_facade(facade: StorageManager) -> Non
 
 
 def test_pandas_and_a_named_config_file(tmp_path: Path) -> None:
-    pandas = pytest.importorskip("pandas")
+    import pandas  # type: ignore[import-untyped]  # a test dependency: missing fails, never skips
     config = tmp_path / "filesystems.py"
     config.write_text(
         f"FILESYSTEMS = {{'disks': {{'lake': {{'driver': 'local', 'root': {str(tmp_path / 'lake')!r}}}}}}}\n"
