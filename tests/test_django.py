@@ -21,13 +21,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import django
 import pytest
+from django.conf import settings
 
-django = pytest.importorskip("django")
-
-from django.conf import settings  # noqa: E402
-
-from tests.drivers.test_s3 import CREDENTIALS, raw_client, remove_bucket  # noqa: E402
+from tests.drivers.test_s3 import CREDENTIALS, raw_client, remove_bucket
 
 KEY = "base64:" + "QUJD" * 10 + "QUI="
 SUFFIX = "[A-Za-z0-9]{7}"
