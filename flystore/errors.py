@@ -20,7 +20,8 @@ The tree::
         ├── UnsupportedOperation               the backend cannot do this at all
         ├── UnableToReadFile
         ├── UnableToWriteFile
-        │   └── InvalidMetadata (ValueError)   metadata the backend cannot hold exactly
+        │   ├── InvalidMetadata (ValueError)   metadata the backend cannot hold exactly
+        │   └── QuotaExceeded                  a tenant's max_bytes/max_files; nothing was stored
         ├── UnableToDeleteFile
         ├── UnableToDeleteDirectory
         ├── UnableToCreateDirectory
@@ -68,6 +69,7 @@ __all__ = [
     "InvalidSignedUrl",
     "OperationFailed",
     "PathTraversalDetected",
+    "QuotaExceeded",
     "ReadOnlyDisk",
     "StorageError",
     "UnableToCheckExistence",
@@ -321,6 +323,47 @@ class UnableToWriteFile(OperationFailed):
 
 class InvalidMetadata(UnableToWriteFile, ValueError):
     """Custom metadata the backend cannot hold exactly (bad key, value or size); nothing was written."""
+
+
+class QuotaExceeded(UnableToWriteFile):
+    """A write would take a tenant past its quota; it was refused before anything was stored.
+
+    Attributes:
+        tenant: the tenant whose quota it is.
+        quota: which limit, ``"max_bytes"`` or ``"max_files"``.
+        limit: the limit's value.
+        usage: what the tenant would use with this write (bytes or files, as ``quota`` says).
+    """
+
+    def __init__(
+        self,
+        reason: str = "",
+        *,
+        tenant: str = "",
+        quota: str = "max_bytes",
+        limit: int = 0,
+        usage: int = 0,
+        path: str | None = None,
+        disk: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        super().__init__(reason, path=path, disk=disk, operation=operation)
+        self.tenant = tenant
+        self.quota = quota
+        self.limit = limit
+        self.usage = usage
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_quota, (self.reason, self.tenant, self.quota, self.limit, self.usage, self.path,
+                                 self.disk, self.operation))
+
+
+def _rebuild_quota(
+    reason: str, tenant: str, quota: str, limit: int, usage: int, path: str | None, disk: str | None,
+    operation: str,
+) -> QuotaExceeded:
+    return QuotaExceeded(reason, tenant=tenant, quota=quota, limit=limit, usage=usage, path=path, disk=disk,
+                         operation=operation)
 
 
 class UnableToDeleteFile(OperationFailed):

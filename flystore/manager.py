@@ -98,6 +98,8 @@ class StorageManager:
         with self._lock:
             self._close_all()
             self._config = {"default": default, "disks": {name: dict(options) for name, options in disks.items()}}
+            if config.get("tenants") is not None:
+                self._config["tenants"] = dict(config["tenants"])
             self._fakes.clear()
 
     @property
@@ -344,6 +346,32 @@ class StorageManager:
         raise InvalidConfiguration(
             "a decorator disk needs 'disk': the name of the disk it wraps", option="disk", disk=name
         )
+
+    # -- tenants and actors (flystore.tenants, the audited decorator) -------------------
+
+    def for_tenant(self, tenant: str, disk: str | None = None) -> FilesystemAdapter:
+        """The disk of ``tenant``: its prefix (or bucket) of ``disk``, within its quotas (docs/tenants.md).
+
+        Raises:
+            PathTraversalDetected: ``tenant`` is not a usable tenant name.
+            InvalidConfiguration: the ``tenants`` section of the configuration is wrong.
+        """
+        from .tenants import tenants_of
+
+        return tenants_of(self).disk(tenant, disk)
+
+    tenant = for_tenant  # Storage.tenant("acme"), the facade's spelling (issue #12)
+
+    @staticmethod
+    def acting_as(actor: str) -> contextlib.AbstractContextManager[str]:
+        """``with Storage.acting_as("user-42"):`` names the actor in audit records (docs/audit.md).
+
+        Raises:
+            ValueError: ``actor`` is not a non-empty string.
+        """
+        from .decorators.audited.actor import acting_as
+
+        return acting_as(actor)
 
     # -- across disks --------------------------------------------------------------
 

@@ -15,6 +15,7 @@ DriverFactory = Callable[..., Any]
 
 # name -> ("module:function", extra that provides its dependency or None). Kept sorted.
 BUILTIN_DRIVERS: dict[str, tuple[str, str | None]] = {
+    "audited": ("flystore.decorators.audited:create", None),
     "azure": ("flystore.drivers.azure:create", "azure"),
     "cached": ("flystore.decorators.cached:create", None),
     "cdn": ("flystore.decorators.cdn:create", None),
