@@ -1,30 +1,18 @@
-"""``flystore`` / ``python -m flystore``."""
+"""``flystore`` / ``python -m flystore``: the command line (flystore.cli)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
+from collections.abc import Sequence
 
 __all__ = ["main"]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``flystore`` command."""
-    parser = argparse.ArgumentParser(prog="flystore", description="Laravel-style storage for Python.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="write, list, read, sign a URL and use the fake on the default disk")
-    commands.add_parser("disks", help="list the configured disks")
-    arguments = parser.parse_args(argv)
-    if arguments.command == "demo":
-        from .demo import run_demo
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``flystore`` command; returns the exit code."""
+    from .cli import main as cli_main
 
-        return run_demo()
-    from .storage import Storage
-
-    for name in Storage.disk_names():
-        marker = "*" if name == Storage.default_disk_name else " "
-        print(f"{marker} {name}: {Storage.config['disks'][name].get('driver')}")
-    return 0
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,133 @@
+"""Counting files and bytes over a listing as it streams by (``flystore usage``).
+
+Memory grows with the number of top-level directories, never with the number of files:
+a bucket of a million objects is one pass over its listing.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..attributes import Entry, FileAttributes
+from ..disk import FilesystemAdapter
+from ..errors import FileNotFound, StorageError, UnableToListContents
+
+__all__ = ["BUCKETS", "Tally", "Usage", "measure", "stream_files"]
+
+_KIB = 1024
+#: Upper bounds (exclusive) of the size histogram's buckets; the last bucket is open.
+BUCKETS: tuple[tuple[int, str], ...] = (
+    (1, "0 B"),
+    (_KIB, "< 1 KiB"),
+    (10 * _KIB, "1-10 KiB"),
+    (100 * _KIB, "10-100 KiB"),
+    (_KIB**2, "100 KiB-1 MiB"),
+    (10 * _KIB**2, "1-10 MiB"),
+    (100 * _KIB**2, "10-100 MiB"),
+    (_KIB**3, "100 MiB-1 GiB"),
+)
+_BOUNDS = [bound for bound, _ in BUCKETS]
+_LABELS = [label for _, label in BUCKETS] + [">= 1 GiB"]
+
+
+@dataclass
+class Tally:
+    """Files and bytes of one directory (or of everything)."""
+
+    files: int = 0
+    bytes: int = 0
+
+    def add(self, size: int) -> None:
+        self.files += 1
+        self.bytes += size
+
+
+@dataclass
+class Usage:
+    """What ``measure`` found under one directory of one disk.
+
+    Attributes:
+        disk: the disk's name.
+        path: the directory measured ("" for the root).
+        total: every file under it.
+        histogram: files and bytes per size bucket, in ``BUCKETS`` order (the last is >= 1 GiB).
+        directories: per top-level entry under ``path``; files directly in it count under "".
+    """
+
+    disk: str
+    path: str
+    total: Tally = field(default_factory=Tally)
+    histogram: list[Tally] = field(default_factory=lambda: [Tally() for _ in _LABELS])
+    directories: dict[str, Tally] = field(default_factory=dict)
+
+    def add(self, relative: str, size: int) -> None:
+        """Count a file at ``relative`` (to ``path``) of ``size`` bytes."""
+        self.total.add(size)
+        self.histogram[bisect.bisect_right(_BOUNDS, size)].add(size)
+        top = relative.split("/", 1)[0] if "/" in relative else ""
+        tally = self.directories.get(top)
+        if tally is None:
+            tally = self.directories[top] = Tally()
+        tally.add(size)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able summary (directories by bytes, largest first)."""
+        ranked = sorted(self.directories.items(), key=lambda item: (-item[1].bytes, item[0]))
+        return {
+            "disk": self.disk,
+            "path": self.path,
+            "files": self.total.files,
+            "bytes": self.total.bytes,
+            "histogram": [
+                {"bucket": label, "files": tally.files, "bytes": tally.bytes}
+                for label, tally in zip(_LABELS, self.histogram, strict=True)
+            ],
+            "directories": [
+                {"name": name or ".", "files": tally.files, "bytes": tally.bytes} for name, tally in ranked
+            ],
+        }
+
+
+def stream_files(disk: FilesystemAdapter, path: str) -> Iterator[FileAttributes]:
+    """Every file under ``path`` with its size, one listing entry at a time.
+
+    Raises:
+        UnableToListContents: the backend failed part way (naming the disk and the path).
+    """
+    entries: Iterable[Entry] = disk.backend.list_contents(path, True)
+    iterator = iter(entries)
+    while True:
+        try:
+            entry = next(iterator)
+            if not isinstance(entry, FileAttributes):
+                continue
+            if entry.size is None:  # a listing that does not carry sizes: one stat for this file
+                try:
+                    entry = disk.backend.stat(entry.path)
+                except FileNotFound:
+                    continue  # deleted while we listed
+        except StopIteration:
+            return
+        except (StorageError, OSError) as error:
+            if isinstance(error, UnableToListContents):
+                error.disk = error.disk or disk.name
+                raise
+            raise UnableToListContents.at(path, str(error), disk=disk.name, cause=error) from error
+        yield entry
+
+
+def measure(disk: FilesystemAdapter, path: str) -> Usage:
+    """Files, bytes and the size histogram under ``path`` of ``disk``, in one streamed pass.
+
+    Raises:
+        UnableToListContents: the listing failed.
+    """
+    usage = Usage(disk.name, path)
+    prefix = f"{path}/" if path else ""
+    for entry in stream_files(disk, path):
+        relative = entry.path[len(prefix):] if entry.path.startswith(prefix) else entry.path
+        usage.add(relative, entry.size or 0)
+    return usage

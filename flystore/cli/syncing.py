@@ -1,0 +1,175 @@
+"""``flystore sync`` and ``flystore backup``: whole trees through the sync engine (flystore.sync)."""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+
+from ._context import (
+    EXIT_FAILED,
+    State,
+    disk_location,
+    echo_json,
+    fail,
+    format_size,
+    get_state,
+    local_directory_operand,
+    parse_operand,
+)
+from ._progress import sync_bar
+
+__all__ = ["SNAPSHOT_NAME", "backup", "snapshot_name", "sync"]
+
+_MODES = ("copy", "mirror", "two-way", "destination-to-source")
+#: Snapshot directories made by ``backup`` (and the only ones its retention ever deletes).
+SNAPSHOT_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(-\d+)?$")
+
+
+def _engine() -> Any:
+    try:
+        from .. import sync as engine
+    except ModuleNotFoundError as error:  # pragma: no cover - flystore.sync ships with flystore
+        fail(f"the sync engine (flystore.sync) is not available: {error}")
+    return engine
+
+
+def _summary(report: Any) -> str:
+    counts = ", ".join(
+        f"{len(getattr(report, field))} {field}" for field in ("copied", "updated", "deleted", "skipped", "conflicts")
+    )
+    return f"{counts}; {format_size(report.bytes)} in {report.duration:.1f} s"
+
+
+def _show(report: Any, as_json: bool, heading: str) -> None:
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        if report.dry_run:
+            for field, verb in (("copied", "copy"), ("updated", "update"), ("deleted", "delete")):
+                for path in getattr(report, field):
+                    click.echo(f"would {verb} {path}")
+        for path in report.conflicts:
+            click.echo(f"conflict: {path}")
+        click.echo(f"{heading}{' (dry run)' if report.dry_run else ''}: {_summary(report)}")
+    _errors(report)
+
+
+def _errors(report: Any) -> None:
+    """One line on stderr per file that failed."""
+    for path, message in report.errors.items():
+        click.echo(f"Error: {path}: {' '.join(str(message).split())}", err=True)
+
+
+def _run_sync(state: State, source: str, destination: str, *, label: str, **options: Any) -> Any:
+    engine = _engine()
+    with sync_bar(state, label) as progress:
+        return engine.sync(source, destination, manager=state.manager, progress=progress, **options)
+
+
+@click.command(short_help="Make a directory match another one.")
+@click.argument("source")
+@click.argument("destination")
+@click.option("--mode", type=click.Choice(_MODES), default="copy", show_default=True,
+              help="copy: new and changed files; mirror: also delete extras (with --delete); "
+                   "two-way: both sides, conflicts kept side by side.")
+@click.option("--checksum", is_flag=True, help="Compare contents (native hashes where the backend has them), "
+                                               "not size and time.")
+@click.option("--delete", is_flag=True, help="Delete files missing from the source (mirror, two-way).")
+@click.option("--include", multiple=True, metavar="GLOB", help="Only paths matching GLOB (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (repeatable).")
+@click.option("--transfers", default=8, show_default=True, type=click.IntRange(min=1), help="Files at once.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def sync(source: str, destination: str, mode: str, checksum: bool, delete: bool, include: tuple[str, ...],
+         exclude: tuple[str, ...], transfers: int, dry_run: bool, as_json: bool) -> None:
+    """Sync SOURCE to DESTINATION (disk://dir or a local directory). Exit 1 if any file failed.
+
+    \b
+    Examples:
+      flystore sync ./site s3://www --mode mirror --delete
+      flystore sync local://docs s3://backup/docs --checksum --dry-run
+    """
+    state = get_state()
+    with contextlib.ExitStack() as stack:
+        source_operand = stack.enter_context(local_directory_operand(state, source, must_exist=True))
+        destination_operand = stack.enter_context(local_directory_operand(state, destination, must_exist=False))
+        report = _run_sync(
+            state, source_operand, destination_operand, label="sync",
+            mode=mode.replace("-", "_"), compare="checksum" if checksum else "size_mtime", delete=delete,
+            dry_run=dry_run, include=list(include) or None, exclude=list(exclude) or None, transfers=transfers,
+        )
+    _show(report, as_json, "synced")
+    if not report.ok:
+        click.get_current_context().exit(EXIT_FAILED)
+
+
+def snapshot_name(now: datetime | None = None) -> str:
+    """The snapshot directory for ``now`` (UTC): ``2026-12-01T10-00-00``."""
+    return (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H-%M-%S")
+
+
+@click.command(short_help="Take a dated snapshot; keep the last N.")
+@click.argument("source")
+@click.argument("destination")
+@click.option("--keep", type=click.IntRange(min=1), default=None,
+              help="Keep the newest N snapshots under DESTINATION; delete older ones after a good backup.")
+@click.option("--checksum", is_flag=True, help="Compare contents, not size and time (for a re-run).")
+@click.option("--dry-run", is_flag=True, help="Print the snapshot's plan and what retention would delete.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def backup(source: str, destination: str, keep: int | None, checksum: bool, dry_run: bool, as_json: bool) -> None:
+    """Copy SOURCE into DESTINATION/<YYYY-MM-DDTHH-MM-SS>/ (UTC) through the sync engine.
+
+    Retention only ever deletes directories named like a snapshot, and only after the
+    new snapshot is complete. A failed backup keeps every old one.
+
+    \b
+    Examples:
+      flystore backup local:// s3://backups/app --keep 7
+      flystore backup s3://uploads ./backups
+    """
+    state = get_state()
+    with contextlib.ExitStack() as stack:
+        source_operand = stack.enter_context(local_directory_operand(state, source, must_exist=True))
+        root_operand = stack.enter_context(local_directory_operand(state, destination, must_exist=False))
+        disk, root = disk_location(state, root_operand, what="DESTINATION")
+        taken = set(_snapshots(disk, root))
+        name = snapshot_name()
+        base, number = name, 1
+        while name in taken:  # two backups within one second
+            number += 1
+            name = f"{base}-{number}"
+        snapshot = posixpath.join(root, name) if root else name
+        report = _run_sync(
+            state, source_operand, f"{disk.name}://{snapshot}", label=f"backup {name}",
+            mode="copy", compare="checksum" if checksum else "size_mtime", dry_run=dry_run,
+        )
+        pruned: list[str] = []
+        if keep is not None and report.ok:
+            everything = sorted(taken | {name})
+            doomed = everything[: max(0, len(everything) - keep)]
+            for old in doomed:
+                path = posixpath.join(root, old) if root else old
+                if not dry_run:
+                    disk.delete_directory(path)
+                pruned.append(f"{disk.name}://{path}")
+        where = f"{parse_operand(destination).text.rstrip('/')}/{name}"
+    if as_json:
+        echo_json({"snapshot": where, "pruned": pruned, "report": report.to_dict()})
+        _errors(report)
+    else:
+        for path in pruned:
+            click.echo(f"{'would delete' if dry_run else 'deleted'} old snapshot {path}")
+        _show(report, False, f"backup {where}")
+    if not report.ok:
+        click.get_current_context().exit(EXIT_FAILED)
+
+
+def _snapshots(disk: Any, root: str) -> list[str]:
+    """Names of the snapshot directories directly under ``root``."""
+    names = [posixpath.basename(path) for path in disk.directories(root)]
+    return sorted(name for name in names if SNAPSHOT_NAME.match(name))
