@@ -12,6 +12,7 @@ from .config import env
 from .decorators.cached import CachedFilesystemAdapter
 from .decorators.cdn import CDNFilesystemAdapter
 from .decorators.encrypted import EncryptedFilesystemAdapter
+from .decorators.versioned import Version, VersionedFilesystemAdapter
 from .disk import Disk, FilesystemAdapter
 from .drivers.local import LocalFilesystemAdapter
 from .errors import (
@@ -47,6 +48,7 @@ from .errors import (
     UnableToWriteFile,
     UnsupportedOperation,
     UploadRejected,
+    VersionNotFound,
 )
 from .fs import hooks as _fs_hooks
 from .manager import StorageManager
@@ -106,6 +108,9 @@ __all__ = [
     "UnableToWriteFile",
     "UnsupportedOperation",
     "UploadRejected",
+    "Version",
+    "VersionNotFound",
+    "VersionedFilesystemAdapter",
     "WriteOptions",
     "env",
     "verify_temporary_url",

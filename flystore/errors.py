@@ -15,6 +15,7 @@ The tree::
     ├── UploadRejected (ValueError)            .reason, .errors
     └── OperationFailed
         ├── FileNotFound (FileNotFoundError)
+        │   └── VersionNotFound                no such version of this path (versioned disks)
         ├── FileAlreadyExists (FileExistsError)
         ├── ReadOnlyDisk (PermissionError)
         ├── UnsupportedOperation               the backend cannot do this at all
@@ -89,6 +90,7 @@ __all__ = [
     "UnableToWriteFile",
     "UnsupportedOperation",
     "UploadRejected",
+    "VersionNotFound",
 ]
 
 
@@ -293,6 +295,12 @@ class FileNotFound(OperationFailed, FileNotFoundError):
     """The file does not exist (or the path is a directory where a file was expected)."""
 
     operation = "find file"
+
+
+class VersionNotFound(FileNotFound):
+    """No version with that id belongs to this path (or it is a delete marker, which has no content)."""
+
+    operation = "find version"
 
 
 class FileAlreadyExists(OperationFailed, FileExistsError):

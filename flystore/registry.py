@@ -29,6 +29,7 @@ BUILTIN_DRIVERS: dict[str, tuple[str, str | None]] = {
     "s3": ("flystore.drivers.s3:create", "s3"),
     "scoped": ("flystore.decorators.prefixed:create", None),
     "sftp": ("flystore.drivers.sftp:create", "sftp"),
+    "versioned": ("flystore.decorators.versioned:create", None),
     "webdav": ("flystore.drivers.webdav:create", "webdav"),
 }
 assert list(BUILTIN_DRIVERS) == sorted(BUILTIN_DRIVERS), "keep BUILTIN_DRIVERS sorted"

@@ -1,0 +1,72 @@
+"""The whole DiskContract through the versioned decorator: memory, local, native S3 (moto), and nested."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flystore import FilesystemAdapter, StorageManager
+from flystore.testing import DiskContract
+from tests.drivers.test_s3 import CREDENTIALS, raw_client
+from tests.versioned_support import remove_versioned_bucket
+
+
+class TestVersionedMemoryDisk(DiskContract):
+    @pytest.fixture
+    def disk(self) -> Iterator[FilesystemAdapter]:
+        manager = StorageManager({"disks": {"m": {"driver": "memory"},
+                                            "v": {"driver": "versioned", "disk": "m"}}})
+        yield manager.disk("v")
+
+
+class TestVersionedLocalDisk(DiskContract):
+    @pytest.fixture
+    def disk(self, tmp_path: Path) -> Iterator[FilesystemAdapter]:
+        manager = StorageManager({"disks": {"local": {"driver": "local", "root": str(tmp_path / "root")},
+                                            "v": {"driver": "versioned", "disk": "local"}}})
+        yield manager.disk("v")
+
+
+class TestScopedOverVersionedOverEncryptedMemory(DiskContract):
+    """scoped(versioned(encrypted(memory))): the layout nests under and over other decorators."""
+
+    @pytest.fixture
+    def disk(self) -> Iterator[FilesystemAdapter]:
+        manager = StorageManager({"disks": {
+            "m": {"driver": "memory"},
+            "e": {"driver": "encrypted", "disk": "m", "key": os.urandom(32)},
+            "v": {"driver": "versioned", "disk": "e"},
+            "outer": {"driver": "scoped", "disk": "v", "prefix": "app"},
+        }})
+        yield manager.disk("outer")
+
+
+class TestVersionedNativeS3Disk(DiskContract):
+    stateful_examples = 4
+    stateful_steps = 8
+
+    @pytest.fixture(scope="class")
+    def bucket(self, s3_endpoint: str) -> Iterator[str]:
+        name = f"flystore-v-{uuid.uuid4().hex[:12]}"
+        client: Any = raw_client(s3_endpoint)
+        client.create_bucket(Bucket=name)
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        yield name
+        remove_versioned_bucket(client, name)
+        client.close()
+
+    @pytest.fixture
+    def disk(self, s3_endpoint: str, bucket: str) -> Iterator[FilesystemAdapter]:
+        manager = StorageManager({"disks": {
+            "s3": {"driver": "s3", "bucket": bucket, "prefix": uuid.uuid4().hex, "endpoint": s3_endpoint,
+                   **CREDENTIALS},
+            "v": {"driver": "versioned", "disk": "s3", "mode": "native"},
+        }})
+        disk = manager.disk("v")
+        yield disk
+        disk.close()
