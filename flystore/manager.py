@@ -34,6 +34,10 @@ from .registry import DriverFactory, load_builtin
 from .signing import decode_key
 
 if TYPE_CHECKING:
+    import concurrent.futures
+    from collections.abc import Sequence
+
+    from .sync import SyncMode, SyncProgress, SyncReport
     from .testing.fake import FakeDisk
 
 __all__ = ["StorageManager"]
@@ -288,7 +292,9 @@ class StorageManager:
         while pending:
             options = pending.pop()
             for key, value in options.items():
-                names = [value] if key == "disk" else list(value) if key == "disks" and isinstance(value, list) else []
+                # "trail": the disk an audited disk writes its records to travels along too.
+                names = [value] if key in ("disk", "trail") else (
+                    list(value) if key == "disks" and isinstance(value, list) else [])
                 if isinstance(value, Mapping):
                     pending.append(value)
                 for inner in names:
@@ -434,6 +440,33 @@ class StorageManager:
             ) from error
         source_disk.delete(source_path)
         return written
+
+    def sync(
+        self,
+        source: str,
+        destination: str,
+        *,
+        mode: str | SyncMode = "copy",
+        compare: str = "size_mtime",
+        delete: bool = False,
+        dry_run: bool = False,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        progress: Callable[[SyncProgress], None] | None = None,
+        transfers: int = 8,
+        executor: concurrent.futures.Executor | None = None,
+    ) -> SyncReport:
+        """Sync directory ``source`` to ``destination`` (``disk://path`` operands); see ``flystore.sync.sync``.
+
+        Raises:
+            DiskNotConfigured: an operand names no configured disk.
+            InvalidConfiguration: an unknown mode or compare method.
+            UnableToListContents: a side could not be listed, or deletions were refused.
+        """
+        from .sync import sync
+
+        return sync(source, destination, manager=self, mode=mode, compare=compare, delete=delete, dry_run=dry_run,
+                    include=include, exclude=exclude, progress=progress, transfers=transfers, executor=executor)
 
     # -- fakes ---------------------------------------------------------------------
 
