@@ -12,6 +12,7 @@ from .config import env
 from .decorators.cached import CachedFilesystemAdapter
 from .decorators.cdn import CDNFilesystemAdapter
 from .decorators.encrypted import EncryptedFilesystemAdapter
+from .decorators.failover import MultiBackendStorage
 from .decorators.versioned import Version, VersionedFilesystemAdapter
 from .disk import Disk, FilesystemAdapter
 from .drivers.local import LocalFilesystemAdapter
@@ -30,6 +31,7 @@ from .errors import (
     OperationFailed,
     PathTraversalDetected,
     ReadOnlyDisk,
+    ReplicationIncomplete,
     StorageError,
     UnableToCheckExistence,
     UnableToCopyFile,
@@ -83,9 +85,11 @@ __all__ = [
     "InvalidPath",
     "InvalidSignedUrl",
     "LocalFilesystemAdapter",
+    "MultiBackendStorage",
     "OperationFailed",
     "PathTraversalDetected",
     "ReadOnlyDisk",
+    "ReplicationIncomplete",
     "S3FilesystemAdapter",
     "SignedTarget",
     "Storage",

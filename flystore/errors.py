@@ -12,6 +12,7 @@ The tree::
     │   └── PathTraversalDetected              "..", NUL/control chars, symlinks out of a jail
     ├── InvalidSignedUrl (ValueError)          expired or tampered temporary URL
     ├── IntegrityError                         tampered/truncated ciphertext, checksum mismatch
+    ├── ReplicationIncomplete                  fewer replicas than the write quorum took a change
     ├── UploadRejected (ValueError)            .reason, .errors
     └── OperationFailed
         ├── FileNotFound (FileNotFoundError)
@@ -50,7 +51,7 @@ may exist but could not be read.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 _E = TypeVar("_E", bound="StorageError")
@@ -72,6 +73,7 @@ __all__ = [
     "PathTraversalDetected",
     "QuotaExceeded",
     "ReadOnlyDisk",
+    "ReplicationIncomplete",
     "StorageError",
     "UnableToCheckExistence",
     "UnableToCopyFile",
@@ -260,6 +262,52 @@ class IntegrityError(StorageError):
     """Stored bytes failed verification (tampered/truncated ciphertext, checksum mismatch)."""
 
     operation = "verify file"
+
+
+class ReplicationIncomplete(StorageError):
+    """A change reached fewer replicas than the write quorum of a replicated failover disk.
+
+    Not an ``OperationFailed``: the change may have landed on some replicas (``succeeded``),
+    and reads through the failover disk already see it there; ``repair()`` copies it on.
+
+    Attributes:
+        failed: the replicas that did not take the change, in the disk's order.
+        causes: each failed replica's error (a flystore error), by replica name.
+        succeeded: the replicas that took it.
+        required: the write quorum that was not met.
+    """
+
+    operation = "replicate change"
+
+    def __init__(
+        self,
+        reason: str = "",
+        *,
+        failed: Sequence[str] = (),
+        causes: Mapping[str, BaseException] | None = None,
+        succeeded: Sequence[str] = (),
+        required: int = 0,
+        path: str | None = None,
+        disk: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        super().__init__(reason, path=path, disk=disk, operation=operation)
+        self.failed = tuple(failed)
+        self.causes = dict(causes or {})
+        self.succeeded = tuple(succeeded)
+        self.required = required
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_replication, (self.reason, self.failed, self.causes, self.succeeded, self.required,
+                                       self.path, self.disk, self.operation))
+
+
+def _rebuild_replication(
+    reason: str, failed: tuple[str, ...], causes: dict[str, BaseException], succeeded: tuple[str, ...],
+    required: int, path: str | None, disk: str | None, operation: str,
+) -> ReplicationIncomplete:
+    return ReplicationIncomplete(reason, failed=failed, causes=causes, succeeded=succeeded, required=required,
+                                 path=path, disk=disk, operation=operation)
 
 
 class UploadRejected(StorageError, ValueError):

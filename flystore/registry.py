@@ -20,6 +20,7 @@ BUILTIN_DRIVERS: dict[str, tuple[str, str | None]] = {
     "cached": ("flystore.decorators.cached:create", None),
     "cdn": ("flystore.decorators.cdn:create", None),
     "encrypted": ("flystore.decorators.encrypted:create", "crypto"),
+    "failover": ("flystore.decorators.failover:create", None),
     "fsspec": ("flystore.drivers.generic:create", None),
     "ftp": ("flystore.drivers.ftp:create", "ftp"),
     "gcs": ("flystore.drivers.gcs:create", "gcs"),
