@@ -10,7 +10,7 @@ import click
 
 from ..config import Env
 from ..disk import FilesystemAdapter
-from ._context import State, disk_location, echo_json, format_size, get_state, missing
+from ._context import State, disk_location, echo_json, format_size, get_state, missing, parse_operand
 from ._usage import Usage, measure
 
 __all__ = ["demo", "disks", "info", "redacted", "usage"]
@@ -106,14 +106,15 @@ def info(target: str | None, checksum: bool, as_json: bool) -> None:
                 _print_mapping(entry)
                 click.echo()
         return
-    disk, path = disk_location(state, target)
-    if path == "":
-        described_disk = _describe_disk(state, disk.name)
+    operand = parse_operand(target)
+    if operand.disk in state.manager.disk_names() and not operand.path.strip("/"):
+        described_disk = _describe_disk(state, operand.disk)  # from the configuration: nothing is built
         if as_json:
             echo_json(described_disk)
         else:
             _print_mapping(described_disk)
         return
+    disk, path = disk_location(state, target)
     if disk.file_exists(path):
         details: dict[str, Any] = {"disk": disk.name, "type": "file", **disk.metadata(path)}
         if checksum:
@@ -132,11 +133,7 @@ def info(target: str | None, checksum: bool, as_json: bool) -> None:
 
 def _describe_disk(state: State, name: str) -> dict[str, Any]:
     options = state.manager.config["disks"][name]
-    return {
-        "disk": name,
-        "default": name == state.manager.default_disk_name,
-        **redacted(options),
-    }
+    return {"name": name, "default": name == state.manager.default_disk_name, **redacted(options)}
 
 
 def _print_mapping(values: Mapping[str, Any], indent: str = "") -> None:

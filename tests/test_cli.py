@@ -1,0 +1,470 @@
+"""The ``flystore`` command line, in-process through click's CliRunner, on local and memory disks."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from flystore import StorageManager
+from flystore.cli.app import COMMANDS, cli
+from flystore.config import load_config_file
+
+KEY = "base64:" + base64.b64encode(b"k" * 32).decode()
+
+
+def write_config(tmp_path: Path, extra: str = "") -> Path:
+    """A FILESYSTEMS file with two local disks, a public one, memory, read-only and scoped disks."""
+    config = tmp_path / "filesystems.py"
+    config.write_text(textwrap.dedent(f"""\
+        FILESYSTEMS = {{
+            "default": "local",
+            "disks": {{
+                "local": {{"driver": "local", "root": {str(tmp_path / "a")!r}}},
+                "other": {{"driver": "local", "root": {str(tmp_path / "b")!r}}},
+                "public": {{"driver": "local", "root": {str(tmp_path / "pub")!r}, "url": "/storage",
+                            "visibility": "public"}},
+                "mem": {{"driver": "memory"}},
+                "ro": {{"driver": "read_only", "disk": "local"}},
+                "scoped": {{"driver": "scoped", "disk": "local", "prefix": "jail"}},
+                {extra}
+            }},
+        }}
+    """))
+    return config
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    return write_config(tmp_path)
+
+
+@pytest.fixture
+def manager(config: Path, monkeypatch: pytest.MonkeyPatch) -> StorageManager:
+    monkeypatch.setenv("APP_KEY", KEY)
+    return StorageManager(load_config_file(config))
+
+
+class Cli:
+    """Runs ``flystore ARGS`` in-process against one manager (so memory disks keep their files)."""
+
+    def __init__(self, manager: StorageManager) -> None:
+        self.manager = manager
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: bytes | str | None = None) -> Result:
+        return self.runner.invoke(cli, list(args), obj=self.manager, input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def run(manager: StorageManager) -> Cli:
+    return Cli(manager)
+
+
+def one_error_line(result: Result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+# -- listing, reading, inspecting ---------------------------------------------------------------
+
+
+def test_ls_lists_directories_with_a_slash_then_files_long_and_as_json(run: Cli, manager: StorageManager) -> None:
+    disk = manager.disk("local")
+    disk.put("docs/a.txt", "alpha")
+    disk.put("docs/sub/b.txt", "bb")
+    disk.put("top.txt", "t")
+    assert run("ls").stdout.splitlines() == ["docs/", "top.txt"]
+    assert run("ls", "local://docs").stdout.splitlines() == ["docs/a.txt", "docs/sub/"]
+    assert run("ls", "-r", "local://docs").stdout.splitlines() == ["docs/a.txt", "docs/sub/", "docs/sub/b.txt"]
+    long = run("ls", "-l", "local://docs").stdout.splitlines()
+    assert re.match(r"^\s+5 B  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  docs/a\.txt$", long[0])
+    entries = json.loads(run("ls", "--json", "local://docs").stdout)
+    assert entries[0]["path"] == "docs/a.txt" and entries[0]["type"] == "file" and entries[0]["size"] == 5
+    assert entries[1] == {**entries[1], "path": "docs/sub", "type": "directory", "size": None}
+    assert run("ls", "local://docs/a.txt").stdout.splitlines() == ["docs/a.txt"]
+
+
+def test_a_missing_location_exits_3_and_a_local_path_where_a_disk_is_needed_exits_2(run: Cli) -> None:
+    missing = run("ls", "local://nowhere")
+    assert missing.exit_code == 3
+    assert "nowhere" in one_error_line(missing) and "'local'" in missing.stderr
+    assert run("cat", "local://nope.txt").exit_code == 3
+    assert run("info", "mem://nope.txt").exit_code == 3
+    plain = run("ls", "docs")
+    assert plain.exit_code == 2
+    assert "local://docs" in plain.stderr  # says how to name a disk location
+    unknown = run("ls", "nosuchdisk://x")
+    assert unknown.exit_code == 2
+    assert "nosuchdisk" in one_error_line(unknown) and "local" in unknown.stderr
+
+
+def test_cat_streams_several_files_byte_for_byte(run: Cli, manager: StorageManager) -> None:
+    payload = os.urandom(3 * 1024 * 1024 + 7)  # several read chunks
+    manager.disk("mem").put("blob.bin", payload)
+    manager.disk("mem").put("tail.txt", b"-end")
+    result = run("cat", "mem://blob.bin", "mem://tail.txt")
+    assert result.exit_code == 0
+    assert result.stdout_bytes == payload + b"-end"
+
+
+def test_info_shows_file_metadata_and_a_disks_settings(run: Cli, manager: StorageManager) -> None:
+    manager.disk("local").put("docs/a.txt", "alpha", metadata={"owner": "ada"})
+    details = json.loads(run("info", "local://docs/a.txt", "--json", "--checksum").stdout)
+    assert details["type"] == "file" and details["size"] == 5 and details["mime_type"] == "text/plain"
+    assert details["metadata"] == {"owner": "ada"}
+    assert details["md5"] == "2c1743a391305fbf367df8e4f069f9f9"
+    assert json.loads(run("info", "local://docs", "--json").stdout)["type"] == "directory"
+    text = run("info", "local://docs/a.txt").stdout
+    assert "size:" in text and "5 B" in text
+    disk = json.loads(run("info", "public://", "--json").stdout)
+    assert disk == {**disk, "name": "public", "driver": "local", "url": "/storage", "default": False}
+    every = json.loads(run("info", "--json").stdout)
+    assert [entry["name"] for entry in every] == ["local", "other", "public", "mem", "ro", "scoped"]
+    assert every[4]["disk"] == "local"  # the read-only disk's own 'disk' option
+
+
+def test_info_and_disks_never_print_a_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLI_TEST_SECRET", "from-the-environment-0xC0FFEE-long-enough-for-a-key")
+    config = write_config(tmp_path, extra="""
+        "s3": {"driver": "s3", "bucket": "b", "key": "AKIA-LITERAL-KEY", "secret": "literal-secret-0xBEEF",
+               "endpoint": "http://127.0.0.1:1"},
+        "dav": {"driver": "webdav", "base_url": "http://127.0.0.1:1/", "username": "u",
+                "password": "literal-password-0xF00D"},
+        "az": {"driver": "azure", "connection_string": "AccountKey=literal-account-key-0xABCD;",
+               "container": "c"},
+        "enc": {"driver": "encrypted", "disk": {"driver": "memory"}, "key": "base64:literal-key-0x1234"},
+        "sig": {"driver": "memory", "signing_key": __import__("flystore").env("CLI_TEST_SECRET")},
+    """)
+    run = Cli(StorageManager(load_config_file(config)))
+    outputs = [run("info").stdout, run("info", "--json").stdout, run("disks", "--json").stdout,
+               run("info", "s3://").stdout, run("info", "enc://", "--json").stdout, run("info", "sig://").stdout]
+    everything = "\n".join(outputs)
+    for secret in ("AKIA-LITERAL-KEY", "literal-secret", "literal-password", "literal-account-key", "literal-key",
+                   "from-the-environment"):
+        assert secret not in everything
+    assert "***" in outputs[3]
+    assert "env(CLI_TEST_SECRET)" in outputs[5]  # which variable, never its value
+    assert json.loads(outputs[1])[6]["endpoint"] == "http://127.0.0.1:1"  # not a secret: shown
+
+
+def test_url_and_temp_url(run: Cli, manager: StorageManager) -> None:
+    from flystore import verify_temporary_url
+
+    manager.disk("public").put("avatars/1.png", b"png")
+    assert run("url", "public://avatars/1.png").stdout.strip() == "/storage/avatars/1.png"
+    link = run("temp-url", "public://avatars/1.png", "--expires", "15m").stdout.strip()
+    target = verify_temporary_url(link, manager=manager)
+    assert (target.disk, target.path, target.method) == ("public", "avatars/1.png", "GET")
+    upload = run("temp-url", "--upload", "public://incoming/x.bin").stdout.strip()
+    assert verify_temporary_url(upload, manager=manager, method="PUT").path == "incoming/x.bin"
+    no_url = run("url", "mem://a.txt")
+    assert no_url.exit_code == 1 and "public URL" in one_error_line(no_url)
+    assert run("temp-url", "public://avatars/1.png", "--expires", "soon").exit_code == 2
+    assert run("temp-url", "public://missing.png").exit_code == 3
+
+
+def test_usage_counts_files_bytes_histogram_and_top_level_directories(run: Cli, manager: StorageManager) -> None:
+    disk = manager.disk("mem")
+    disk.put("root.txt", b"")  # 0 B
+    disk.put("photos/a.jpg", b"x" * 2048)  # 1-10 KiB
+    disk.put("photos/2024/b.jpg", b"x" * 20_000)  # 10-100 KiB
+    disk.put("docs/c.txt", b"x" * 10)  # < 1 KiB
+    result = run("usage", "mem://", "--json")
+    assert result.exit_code == 0
+    (found,) = json.loads(result.stdout)
+    assert (found["disk"], found["files"], found["bytes"]) == ("mem", 4, 22_058)
+    histogram = {bucket["bucket"]: bucket["files"] for bucket in found["histogram"]}
+    assert histogram == {**histogram, "0 B": 1, "< 1 KiB": 1, "1-10 KiB": 1, "10-100 KiB": 1, ">= 1 GiB": 0}
+    assert found["directories"] == [
+        {"name": "photos", "files": 2, "bytes": 22_048},
+        {"name": "docs", "files": 1, "bytes": 10},
+        {"name": ".", "files": 1, "bytes": 0},
+    ]
+    (below,) = json.loads(run("usage", "mem://photos", "--json").stdout)
+    assert below["files"] == 2 and below["directories"][0]["name"] == "2024"
+    text = run("usage", "mem://").stdout
+    assert "mem://: 4 files, 21.5 KiB" in text and "photos" in text
+    assert run("usage", "mem://nowhere").exit_code == 3
+
+
+def test_usage_streams_the_listing_in_bounded_memory(tmp_path: Path) -> None:
+    """A driver listing 50,000 files lazily: usage holds per-directory totals, never the entries."""
+    import tracemalloc
+    from collections.abc import Iterator
+    from datetime import datetime, timezone
+
+    from flystore.attributes import FileAttributes
+    from flystore.cli._usage import measure
+    from flystore.drivers.memory import MemoryBackend
+
+    count = 50_000
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    class HugeListing(MemoryBackend):
+        def list_contents(self, path: str, deep: bool) -> Iterator[Any]:
+            for number in range(count):
+                yield FileAttributes(f"dir{number % 7}/f{number}.bin", size=number % 5000, last_modified=when)
+
+    manager = StorageManager({"disks": {"huge": {"driver": "huge"}}})
+    manager.extend("huge", lambda options, owner: HugeListing())
+    disk = manager.disk("huge")
+    tracemalloc.start()
+    try:
+        found = measure(disk, "")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert found.total.files == count
+    assert sorted(found.directories) == [f"dir{number}" for number in range(7)]
+    assert peak < 1024 * 1024  # the 50,000 entries alone would take ~15 MiB
+
+
+def test_disks_keeps_its_format_and_has_json(run: Cli) -> None:
+    assert run("disks").stdout.splitlines()[:3] == ["* local: local", "  other: local", "  public: local"]
+    assert json.loads(run("disks", "--json").stdout)[0] == {"name": "local", "driver": "local", "default": True}
+
+
+# -- writing: put, get, cp, mv, rm --------------------------------------------------------------
+
+
+def test_put_get_round_trip_keeping_names_and_streams_from_stdin(run: Cli, manager: StorageManager,
+                                                                 tmp_path: Path) -> None:
+    source = tmp_path / "report.pdf"
+    source.write_bytes(b"%PDF-1.7 report")
+    assert run("put", str(source), "local://reports/").stdout.strip() == (
+        f"copied {source} -> local://reports/report.pdf (15 B)")
+    assert manager.disk("local").get("reports/report.pdf") == b"%PDF-1.7 report"
+    assert run("put", "-", "mem://in/stdin.bin", input=b"from stdin").exit_code == 0
+    assert manager.disk("mem").get("in/stdin.bin") == b"from stdin"
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    assert run("get", "local://reports/report.pdf", str(downloads)).exit_code == 0
+    assert (downloads / "report.pdf").read_bytes() == b"%PDF-1.7 report"
+    assert run("get", "mem://in/stdin.bin", "-").stdout_bytes == b"from stdin"
+    assert run("put", "local://reports/report.pdf", "mem://x").exit_code == 2  # put takes a local file
+    assert run("get", str(source), "x").exit_code == 2  # get takes a disk location
+    assert run("put", str(tmp_path / "missing.pdf"), "mem://x").exit_code == 3
+
+
+def test_cp_and_mv_across_disks_local_and_back(run: Cli, manager: StorageManager, tmp_path: Path) -> None:
+    local, other, mem = manager.disk("local"), manager.disk("other"), manager.disk("mem")
+    payload = os.urandom(2 * 1024 * 1024 + 3)
+    local.put("data/blob.bin", payload)
+    assert run("cp", "local://data/blob.bin", "other://copies/").exit_code == 0
+    assert other.get("copies/blob.bin") == payload
+    assert run("cp", "local://data/blob.bin", "local://data/again.bin").exit_code == 0  # same disk
+    assert run("mv", "other://copies/blob.bin", "mem://moved.bin").exit_code == 0
+    assert mem.get("moved.bin") == payload and other.file_missing("copies/blob.bin")
+    target = tmp_path / "out.bin"
+    assert run("mv", "mem://moved.bin", str(target)).exit_code == 0
+    assert target.read_bytes() == payload and mem.file_missing("moved.bin")
+    assert run("mv", str(target), "local://back.bin", "--visibility", "private").exit_code == 0
+    assert not target.exists() and local.get_visibility("back.bin") == "private"
+    assert run("cp", "local://data", "mem://x").exit_code == 2  # a directory: sync does trees
+    assert run("cp", "local://none.bin", "mem://x").exit_code == 3
+
+
+def test_dry_runs_change_nothing(run: Cli, manager: StorageManager, tmp_path: Path) -> None:
+    local = manager.disk("local")
+    local.put("keep/a.txt", "a")
+    source = tmp_path / "new.txt"
+    source.write_text("new")
+    assert run("cp", "--dry-run", "local://keep/a.txt", "mem://a.txt").stdout.startswith("would copy")
+    assert run("mv", "--dry-run", "local://keep/a.txt", "mem://a.txt").stdout.startswith("would move")
+    assert run("put", "--dry-run", str(source), "local://new.txt").exit_code == 0
+    assert run("get", "--dry-run", "local://keep/a.txt", str(tmp_path / "got.txt")).exit_code == 0
+    assert run("rm", "--dry-run", "-r", "local://keep").stdout.splitlines() == [
+        "would delete local://keep/a.txt", "would delete local://keep/"]
+    assert local.all_files() == ["keep/a.txt"] and manager.disk("mem").all_files() == []
+    assert not (tmp_path / "got.txt").exists() and source.exists()
+
+
+def test_rm_files_directories_missing_and_the_root(run: Cli, manager: StorageManager) -> None:
+    local = manager.disk("local")
+    local.put("a.txt", "a")
+    local.put("dir/b.txt", "b")
+    assert run("rm", "local://a.txt").stdout.strip() == "deleted local://a.txt"
+    directory = run("rm", "local://dir")
+    assert directory.exit_code == 1 and "-r" in one_error_line(directory)
+    assert local.file_exists("dir/b.txt")
+    assert run("rm", "-r", "local://dir").exit_code == 0 and local.directory_missing("dir")
+    assert run("rm", "local://a.txt").exit_code == 3
+    assert run("rm", "-f", "local://a.txt").exit_code == 0
+    for root in ("local://", "local://dir/..", "local:///"):
+        refused = run("rm", "-r", root)
+        assert refused.exit_code == 2 and "root" in refused.stderr
+
+
+def test_a_failed_download_leaves_the_old_local_file_and_no_partial_file(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tampered ciphertext fails part way through the stream: nothing half-written may appear locally."""
+    key = "base64:" + base64.b64encode(os.urandom(32)).decode()
+    config = write_config(tmp_path, extra=f'"enc": {{"driver": "encrypted", "disk": "other", "key": "{key}"}},')
+    manager = StorageManager(load_config_file(config))
+    manager.disk("enc").put("big.bin", os.urandom(512 * 1024))
+    sealed = tmp_path / "b" / "big.bin"
+    data = bytearray(sealed.read_bytes())
+    data[400_000] ^= 0x01  # a late segment: the first ones decrypt and are written before the failure
+    sealed.write_bytes(bytes(data))
+    target = tmp_path / "dl" / "big.bin"
+    target.parent.mkdir()
+    target.write_bytes(b"the old download")
+    result = Cli(manager)("get", "enc://big.bin", str(target))
+    assert result.exit_code == 1
+    assert "big.bin" in one_error_line(result) and "Traceback" not in result.output
+    assert target.read_bytes() == b"the old download"
+    assert sorted(os.listdir(target.parent)) == ["big.bin"]
+
+
+def test_hostile_operands_never_leave_the_disk(run: Cli, manager: StorageManager, tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("outside every disk")
+    source = tmp_path / "payload.txt"
+    source.write_text("payload")
+    manager.disk("mem").put("src.txt", "payload")
+    for operand in ("local://../secret.txt", "local://a/../../secret.txt", "scoped://../a/x", "local://x\x00y",
+                    "scoped://..\\..\\secret.txt"):
+        for args in (("cat", operand), ("put", str(source), operand), ("rm", "-rf", operand), ("ls", operand),
+                     ("cp", "mem://src.txt", operand)):
+            result = run(*args)
+            assert result.exit_code in (2, 3), (args, result.output)
+            assert "Traceback" not in result.output
+    assert (tmp_path / "secret.txt").read_text() == "outside every disk"
+    assert manager.disk("local").all_files() == [] and manager.disk("mem").all_files() == ["src.txt"]
+    assert set(os.listdir(tmp_path)) <= {"filesystems.py", "payload.txt", "secret.txt", "a"}
+
+
+def test_progress_bars_show_when_forced_and_stay_off_the_stdout_of_a_pipe(run: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(3 * 1024 * 1024))
+    forced = run("--progress", "put", str(source), "mem://big.bin")
+    assert forced.exit_code == 0
+    assert "big.bin" in forced.stderr and "3.0/3.0 MiB" in forced.stderr
+    assert forced.stdout.strip().startswith("copied")
+    quiet = run("put", str(source), "mem://again.bin")  # CliRunner's streams are no terminal
+    assert quiet.stderr == ""
+    assert run("--progress", "get", "mem://big.bin", "-").stdout_bytes == source.read_bytes()
+
+
+# -- maintenance: test, cleanup, link ----------------------------------------------------------------
+
+
+def test_the_test_command_probes_each_disk_and_reports_failures(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port where nothing listens: the connection is refused at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = write_config(tmp_path, extra=f"""
+        "dead": {{"driver": "ftp", "host": "127.0.0.1", "port": {port}, "username": "u", "password": "p"}},
+    """)
+    run = Cli(StorageManager(load_config_file(config)))
+    good = run("test", "local", "mem", "scoped", "ro", "--json")
+    assert good.exit_code == 0, good.output
+    results = {entry["disk"]: entry for entry in json.loads(good.stdout)}
+    assert all(results[name]["ok"] for name in ("local", "mem", "scoped", "ro"))
+    assert all(results["mem"]["steps"][step]["ok"] for step in ("write", "read", "list", "delete"))
+    assert results["mem"]["steps"]["read"]["ms"] >= 0
+    assert results["ro"]["steps"]["write"] == {"ok": None, "ms": results["ro"]["steps"]["write"]["ms"],
+                                               "error": "read-only disk"}
+    assert results["ro"]["steps"]["list"]["ok"] is True
+    assert not any(name.startswith(".flystore-probe") for name in os.listdir(tmp_path / "a"))
+    bad = run("test", "mem", "dead", "--timeout", "20")
+    assert bad.exit_code == 1
+    lines = bad.stdout.splitlines()
+    assert lines[0].startswith("ok ") and "mem (memory)" in lines[0]
+    assert lines[1].startswith("FAILED dead (ftp)") and "write FAILED" in lines[1]
+    assert run("test", "nosuch").exit_code == 2
+
+
+def test_cleanup_deletes_only_files_older_than_the_cutoff(run: Cli, manager: StorageManager, tmp_path: Path) -> None:
+    local = manager.disk("local")
+    for name in ("old/a.log", "old/b.log", "new.log", "keep/old.log"):
+        local.put(name, "x" * 10)
+    month_ago = (tmp_path / "a" / "old" / "a.log").stat().st_mtime - 40 * 86400
+    for name in ("old/a.log", "old/b.log", "keep/old.log"):
+        os.utime(tmp_path / "a" / name, (month_ago, month_ago))
+    dry = run("cleanup", "--days", "30", "--dry-run")
+    assert dry.stdout.splitlines()[-1] == "would delete 3 files (30 B) older than 30 days from disk 'local'"
+    assert len(local.all_files()) == 4
+    done = json.loads(run("cleanup", "--disk", "local", "--days", "30", "--path", "old", "--json").stdout)
+    assert done["deleted"] == ["old/a.log", "old/b.log"] and done["bytes"] == 20 and done["errors"] == {}
+    assert local.all_files() == ["keep/old.log", "new.log"]
+    refused = run("cleanup", "--disk", "ro", "--days", "30")
+    assert refused.exit_code == 1 and "keep/old.log" in refused.stderr
+    assert local.all_files() == ["keep/old.log", "new.log"]
+
+
+def test_link_is_idempotent_and_never_replaces_a_real_directory_or_a_foreign_link(
+        run: Cli, manager: StorageManager, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    root = manager.disk("public").path("")
+    first = run("link")
+    assert first.exit_code == 0 and first.stdout.startswith("linked public/storage")
+    assert os.readlink("public/storage") == root
+    again = run("link")
+    assert again.exit_code == 0 and again.stdout.startswith("already linked")
+    os.unlink("public/storage")
+    assert run("link", "--relative").exit_code == 0
+    assert os.readlink("public/storage") == os.path.relpath(root, tmp_path / "public")
+    assert run("link").stdout.startswith("already linked")  # relative or absolute: the same place
+    # a foreign link: refused, then replaced with --force; the directory it pointed to is untouched
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "precious.txt").write_text("mine")
+    os.unlink("public/storage")
+    os.symlink(elsewhere, "public/storage")
+    refused = run("link")
+    assert refused.exit_code == 1 and "--force" in one_error_line(refused)
+    assert os.readlink("public/storage") == str(elsewhere)
+    assert run("link", "--force", "--dry-run").stdout.startswith("would link")
+    assert os.readlink("public/storage") == str(elsewhere)
+    assert run("link", "--force").exit_code == 0 and os.readlink("public/storage") == root
+    assert (elsewhere / "precious.txt").read_text() == "mine"
+    # a real directory (or file) is never replaced, not even with --force
+    os.unlink("public/storage")
+    os.mkdir("public/storage")
+    Path("public/storage/index.html").write_text("real")
+    for args in (("link",), ("link", "--force")):
+        result = run(*args)
+        assert result.exit_code == 1 and "not a symlink" in result.stderr
+    assert Path("public/storage/index.html").read_text() == "real"
+    assert run("link", "--disk", "mem").exit_code == 2  # not a local disk
+    assert sorted(os.listdir("public")) == ["storage"]  # no temporary link left behind
+
+
+# -- help ---------------------------------------------------------------------------------------------------
+
+
+def test_help_is_short_with_an_example_for_every_command(run: Cli) -> None:
+    top = run("--help")
+    assert top.exit_code == 0
+    for name in COMMANDS:
+        assert f"  {name} " in top.stdout
+    assert "Exit codes: 0 ok, 1 failed, 2 usage error, 3 not found" in " ".join(top.stdout.split())
+    for name, entry in COMMANDS.items():
+        if entry.optional:  # written by the web and audit parts of flystore
+            continue
+        page = run(name, "--help")
+        assert page.exit_code == 0, name
+        assert "Example" in page.stdout, name
+        assert len(page.stdout.splitlines()) <= 30, name
+
+
+def test_a_missing_optional_command_is_listed_as_unavailable(run: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flystore.cli import app
+
+    monkeypatch.setitem(app.COMMANDS, "ghost", app.LazyCommand("flystore.cli.ghost", "ghost", "Haunt.", "Web", True))
+    assert "Haunt. (not installed)" in run("--help").stdout
+    result = run("ghost")
+    assert result.exit_code == 1
+    assert "not available" in one_error_line(result) and "flystore.cli.ghost" in result.stderr
