@@ -7,9 +7,7 @@ requests served at the same time never see each other's actor.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 __all__ = ["acting_as", "current_actor"]
 
@@ -21,20 +19,27 @@ def current_actor() -> str | None:
     return _ACTOR.get()
 
 
-@contextlib.contextmanager
-def acting_as(actor: str) -> Iterator[str]:
-    """Name ``actor`` in the audit records of every operation inside the block.
+class acting_as:  # noqa: N801  # used like a function: ``with acting_as("user-42"):``
+    """Name ``actor`` in the audit records of every operation inside the ``with`` block.
 
     Blocks nest (the innermost wins) and the previous actor comes back on exit,
     also when the block raises.
 
     Raises:
-        ValueError: ``actor`` is not a non-empty string.
+        ValueError: ``actor`` is not a non-empty string (raised at the call).
     """
-    if not isinstance(actor, str) or not actor:
-        raise ValueError(f"an actor is a non-empty string, not {actor!r}")
-    token = _ACTOR.set(actor)
-    try:
-        yield actor
-    finally:
-        _ACTOR.reset(token)
+
+    __slots__ = ("actor", "_tokens")
+
+    def __init__(self, actor: str) -> None:
+        if not isinstance(actor, str) or not actor:
+            raise ValueError(f"an actor is a non-empty string, not {actor!r}")
+        self.actor = actor
+        self._tokens: list[Token[str | None]] = []
+
+    def __enter__(self) -> str:
+        self._tokens.append(_ACTOR.set(self.actor))
+        return self.actor
+
+    def __exit__(self, *exc_info: object) -> None:
+        _ACTOR.reset(self._tokens.pop())
