@@ -11,6 +11,8 @@ from .backend import Backend
 from .config import env
 from .decorators.cached import CachedFilesystemAdapter
 from .decorators.cdn import CDNFilesystemAdapter
+from .decorators.compressed import CompressedFilesystemAdapter
+from .decorators.deduplicated import DeduplicatedFilesystemAdapter
 from .decorators.encrypted import EncryptedFilesystemAdapter
 from .decorators.failover import MultiBackendStorage
 from .decorators.versioned import Version, VersionedFilesystemAdapter
@@ -67,7 +69,9 @@ __all__ = [
     "Backend",
     "CDNFilesystemAdapter",
     "CachedFilesystemAdapter",
+    "CompressedFilesystemAdapter",
     "ConfigurationError",
+    "DeduplicatedFilesystemAdapter",
     "DirectoryAttributes",
     "Disk",
     "DiskNotConfigured",

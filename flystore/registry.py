@@ -19,6 +19,8 @@ BUILTIN_DRIVERS: dict[str, tuple[str, str | None]] = {
     "azure": ("flystore.drivers.azure:create", "azure"),
     "cached": ("flystore.decorators.cached:create", None),
     "cdn": ("flystore.decorators.cdn:create", None),
+    "compressed": ("flystore.decorators.compressed:create", "compress"),
+    "deduplicated": ("flystore.decorators.deduplicated:create", None),
     "encrypted": ("flystore.decorators.encrypted:create", "crypto"),
     "failover": ("flystore.decorators.failover:create", None),
     "fsspec": ("flystore.drivers.generic:create", None),

@@ -1,0 +1,290 @@
+"""``DeduplicatedBackend``: each distinct content stored once, files as pointers to it.
+
+Crash safety comes from the order of writes, never from counters: a blob is complete (the
+base backend writes atomically) before any pointer names it, a pointer is replaced in one
+atomic write, and nothing but ``collect_garbage`` deletes a blob. A kill at any point
+therefore leaves every pointer naming an existing blob; at worst an unreferenced blob or a
+staging file remains, which ``collect_garbage`` removes once it is older than the grace period.
+References are derived by scanning the pointers (see garbage.py), so there is no reference
+count that a crash could leave wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, BinaryIO, NoReturn
+
+from ...attributes import Entry, FileAttributes, WriteOptions
+from ...backend import Backend, Readable
+from ...errors import (
+    FileNotFound,
+    IntegrityError,
+    StorageError,
+    UnableToCopyFile,
+    UnableToCreateDirectory,
+    UnableToGeneratePublicUrl,
+    UnableToGenerateTemporaryUrl,
+    UnableToMoveFile,
+    UnableToWriteFile,
+)
+from ..base import DecoratedBackend
+from .store import RESERVED, STAGING, Pointer, VerifyingReader, blob_path, is_reserved
+
+__all__ = ["DeduplicatedBackend"]
+
+#: Streams up to this size are hashed in memory (no staging file, and no upload when the content is known).
+SMALL_STREAM = 4 * 1024 * 1024
+_CHUNK = 1024 * 1024
+_PLAIN = WriteOptions()
+_RESERVED_REASON = f"{RESERVED}/ is reserved for the deduplicated disk's blobs"
+_URL_REASON = "the disk is deduplicated: the file behind a URL would be a pointer; read the file through the disk"
+
+
+class _HashingReader:
+    """Passes a stream through while hashing it and counting its bytes."""
+
+    def __init__(self, head: bytes, rest: Readable) -> None:
+        self._head: bytes | None = head
+        self._rest = rest
+        self.hash = hashlib.sha256(head)
+        self.size = len(head)
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._head is not None:
+            head, self._head = self._head, None
+            return head
+        chunk = self._rest.read(size if size is not None and size > 0 else _CHUNK)
+        self.hash.update(chunk)
+        self.size += len(chunk)
+        return bytes(chunk)
+
+
+def _read_up_to(stream: Readable, limit: int) -> tuple[bytes, bool]:
+    """Up to ``limit`` bytes of ``stream`` and whether it ended within them."""
+    parts: list[bytes] = []
+    got = 0
+    while got <= limit:
+        chunk = stream.read(min(_CHUNK, limit + 1 - got))
+        if not chunk:
+            return b"".join(parts), True
+        parts.append(bytes(chunk))
+        got += len(chunk)
+    return b"".join(parts), False
+
+
+class DeduplicatedBackend(DecoratedBackend):
+    """Content-addressed storage over any backend (see store.py for the layout).
+
+    Args:
+        inner: the backend holding pointers and blobs.
+        grace: seconds a blob is kept by ``collect_garbage`` after it was last written,
+            whether referenced or not; writers refresh an older blob they reuse, so a write
+            that takes under ``grace / 2`` is never collected from under it.
+    """
+
+    def __init__(self, inner: Backend, *, grace: float = 3600.0) -> None:
+        super().__init__(inner)
+        self.grace = grace
+        self.metadata_limit = inner.metadata_limit
+        self.name = f"deduplicated({inner.name})"
+
+    # -- pointers and blobs ------------------------------------------------------------
+
+    def pointer(self, path: str) -> Pointer:
+        """The pointer at ``path``.
+
+        Raises:
+            FileNotFound: no file there (or a reserved path).
+            IntegrityError: the file there is not a pointer.
+        """
+        if is_reserved(path):
+            raise FileNotFound.at(path, _RESERVED_REASON)
+        return Pointer.decode(self.inner.read(path), path)
+
+    def _blob_age(self, digest: str) -> float | None:
+        """Seconds since the blob was written, or None when there is no such blob."""
+        try:
+            modified = self.inner.stat(blob_path(digest)).last_modified
+        except FileNotFound:
+            return None
+        if modified is None:
+            return float("inf")
+        return (datetime.now(timezone.utc) - modified).total_seconds()
+
+    def _fresh_enough(self, digest: str) -> bool:
+        age = self._blob_age(digest)
+        return age is not None and age < self.grace / 2
+
+    def _ensure_blob(self, digest: str, data: bytes) -> None:
+        if not self._fresh_enough(digest):
+            self.inner.write(blob_path(digest), data, _PLAIN)
+
+    def _refresh(self, digest: str, path: str) -> None:
+        """Rewrite a reused blob older than half the grace period, so a collection running now keeps it.
+
+        Raises:
+            IntegrityError: the blob is missing (its pointer was already dangling).
+        """
+        age = self._blob_age(digest)
+        if age is None:
+            raise IntegrityError.at(path, "the content this file points to is missing")
+        if age >= self.grace / 2:
+            staging = f"{STAGING}/{uuid.uuid4().hex}"
+            self.inner.copy(blob_path(digest), staging, _PLAIN)
+            self.inner.move(staging, blob_path(digest), _PLAIN)
+
+    def _refuse_reserved(self, path: str, error: type[UnableToWriteFile] | type[UnableToCreateDirectory]) -> None:
+        if is_reserved(path):
+            raise error.at(path, _RESERVED_REASON)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def file_exists(self, path: str) -> bool:
+        return not is_reserved(path) and self.inner.file_exists(path)
+
+    def directory_exists(self, path: str) -> bool:
+        return not is_reserved(path) and self.inner.directory_exists(path)
+
+    def read(self, path: str) -> bytes:
+        pointer = self.pointer(path)
+        try:
+            data = self.inner.read(pointer.blob)
+        except FileNotFound:
+            raise IntegrityError.at(path, "the content this file points to is missing") from None
+        if len(data) != pointer.size or hashlib.sha256(data).hexdigest() != pointer.digest:
+            raise IntegrityError.at(path, "the content does not match its SHA-256 (corrupt blob)")
+        return data
+
+    def open_read(self, path: str) -> BinaryIO:
+        pointer = self.pointer(path)
+        try:
+            handle = self.inner.open_read(pointer.blob)
+        except FileNotFound:
+            raise IntegrityError.at(path, "the content this file points to is missing") from None
+        return VerifyingReader(handle, pointer, path)  # type: ignore[return-value]
+
+    def stat(self, path: str) -> FileAttributes:
+        if is_reserved(path):
+            raise FileNotFound.at(path, _RESERVED_REASON)
+        attributes = self.inner.stat(path)
+        pointer = self.pointer(path)
+        return replace(attributes, size=pointer.size, checksum=f"sha256:{pointer.digest}")
+
+    def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
+        if is_reserved(path):
+            return
+        for entry in self.inner.list_contents(path, deep):
+            if is_reserved(entry.path):
+                continue
+            # The listed size is the pointer's; None makes the disk ask stat() for the content's.
+            yield replace(entry, size=None, checksum=None) if isinstance(entry, FileAttributes) else entry
+
+    def list_paths(self, path: str, deep: bool) -> Iterator[tuple[str, bool]]:
+        if is_reserved(path):
+            return
+        for found, is_folder in self.inner.list_paths(path, deep):
+            if not is_reserved(found):
+                yield found, is_folder
+
+    def checksum(self, path: str, algorithm: str) -> str | None:
+        return self.pointer(path).digest if algorithm == "sha256" else None
+
+    # -- writing -----------------------------------------------------------------------
+
+    def write(self, path: str, data: bytes, options: WriteOptions) -> None:
+        self._refuse_reserved(path, UnableToWriteFile)
+        pointer = Pointer(hashlib.sha256(data).hexdigest(), len(data))
+        self._ensure_blob(pointer.digest, data)
+        self.inner.write(path, pointer.encode(), options)
+
+    def write_stream(self, path: str, stream: Readable, options: WriteOptions) -> None:
+        self._refuse_reserved(path, UnableToWriteFile)
+        head, ended = _read_up_to(stream, SMALL_STREAM)
+        if ended:
+            self.write(path, head, options)
+            return
+        staging = f"{STAGING}/{uuid.uuid4().hex}"
+        hashing = _HashingReader(head, stream)
+        try:
+            self.inner.write_stream(staging, hashing, _PLAIN)
+            pointer = Pointer(hashing.hash.hexdigest(), hashing.size)
+            # Replacing an existing blob with the same bytes is harmless and gives it a fresh time.
+            if self._fresh_enough(pointer.digest):
+                self.inner.delete(staging)
+            else:
+                self.inner.move(staging, pointer.blob, _PLAIN)
+        except BaseException:
+            with contextlib.suppress(StorageError):  # the write's own error matters; collect_garbage cleans up
+                self.inner.delete(staging)
+            raise
+        self.inner.write(path, pointer.encode(), options)
+
+    def open_write(self, path: str, options: WriteOptions) -> BinaryIO | None:
+        return None  # the disk streams through write_stream, which hashes
+
+    def create_directory(self, path: str, options: WriteOptions) -> None:
+        self._refuse_reserved(path, UnableToCreateDirectory)
+        self.inner.create_directory(path, options)
+
+    def delete(self, path: str) -> bool:
+        # Only the pointer goes: the blob may be another file's content too (collect_garbage decides).
+        return not is_reserved(path) and self.inner.delete(path)
+
+    def delete_directory(self, path: str) -> bool:
+        if is_reserved(path):
+            return False
+        if path:
+            return self.inner.delete_directory(path)
+        deleted = False
+        for found, is_folder in list(self.list_paths("", False)):
+            deleted = (self.inner.delete_directory(found) if is_folder else self.inner.delete(found)) or deleted
+        return deleted
+
+    def _check_pair(self, source: str, destination: str, error: type[UnableToCopyFile] | type[UnableToMoveFile]
+                    ) -> Pointer:
+        if is_reserved(destination):
+            raise error.between(source, destination, _RESERVED_REASON)
+        pointer = self.pointer(source)
+        self._refresh(pointer.digest, source)
+        return pointer
+
+    def copy(self, source: str, destination: str, options: WriteOptions) -> None:
+        # Copying the pointer copies the file: its metadata and visibility go with it, the content is shared.
+        self._check_pair(source, destination, UnableToCopyFile)
+        self.inner.copy(source, destination, options)
+
+    def move(self, source: str, destination: str, options: WriteOptions) -> None:
+        self._check_pair(source, destination, UnableToMoveFile)
+        self.inner.move(source, destination, options)
+
+    def set_visibility(self, path: str, visibility: str) -> None:
+        if is_reserved(path):
+            raise FileNotFound.at(path, _RESERVED_REASON)
+        self.inner.set_visibility(path, visibility)
+
+    # -- URLs ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _no_url(error: type[UnableToGeneratePublicUrl] | type[UnableToGenerateTemporaryUrl], path: str) -> NoReturn:
+        raise error.at(path, _URL_REASON)
+
+    def public_url(self, path: str) -> str | None:
+        self._no_url(UnableToGeneratePublicUrl, path)
+
+    def temporary_url(self, path: str, expires_at: datetime, options: Mapping[str, Any]) -> str | None:
+        self._no_url(UnableToGenerateTemporaryUrl, path)
+
+    def temporary_upload_url(
+        self, path: str, expires_at: datetime, options: Mapping[str, Any]
+    ) -> tuple[str, dict[str, str]] | None:
+        raise UnableToGenerateTemporaryUrl.at(
+            path, "the disk is deduplicated: a client uploading directly would bypass the content store"
+        )
+
+    def local_path(self, path: str) -> str | None:
+        return None  # the local file is a pointer
