@@ -66,6 +66,8 @@ def exit_code_for(error: BaseException) -> int:
 
 def as_command_failure(error: StorageError | OSError) -> CommandFailed:
     """``error`` as the one line the user sees, with the exit code its kind gets."""
+    if isinstance(error, DiskNotConfigured) and error.reason:
+        return CommandFailed(error.reason, EXIT_USAGE)  # the reason names the disk already
     if isinstance(error, StorageError):
         return CommandFailed(str(error), exit_code_for(error))
     where = f" '{error.filename}'" if error.filename else ""
