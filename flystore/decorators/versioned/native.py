@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, cast
 from ...attributes import WriteOptions
 from ...backend import Backend
 from ...errors import (
+    StorageError,
     UnableToDeleteFile,
     UnableToListContents,
     UnableToReadFile,
@@ -168,6 +169,12 @@ class NativeVersions:
                 return version
         raise VersionNotFound.at(path, f"no version {version_id!r} of this file")
 
+    def _is_marker(self, path: str, version_id: str) -> bool:
+        try:
+            return self._find(path, version_id).is_deleted
+        except StorageError:
+            return False
+
     # -- reading ---------------------------------------------------------------------------
 
     def open_version(self, path: str, version_id: str) -> BinaryIO:
@@ -178,7 +185,8 @@ class NativeVersions:
             )
         except Exception as cause:
             code = _code(cause)
-            if code in _A_MARKER:
+            # S3 answers 405 for a delete marker; some S3-compatible services say "no such version".
+            if code in _A_MARKER or (code in _NO_VERSION and self._is_marker(path, version_id)):
                 raise VersionNotFound.at(path, f"version {version_id!r} is a delete marker; it has no content",
                                          cause=cause) from cause
             if code in _NO_VERSION:
