@@ -294,7 +294,7 @@ def test_a_stuck_sink_never_blocks_operations_and_lost_records_are_counted() -> 
     assert sum(notice["count"] for notice in notices) == disk.dropped
     writes = [audit for audit in handler.audits if audit["operation"] == "write"]
     assert len(writes) + disk.dropped == 200
-    assert all(json.loads(line) == audit for line, audit in zip(handler.lines, handler.audits))
+    assert all(json.loads(line) == audit for line, audit in zip(handler.lines, handler.audits, strict=True))
     disk.close()
 
 
@@ -325,7 +325,7 @@ def test_close_writes_what_is_queued_and_later_records_are_dropped() -> None:
     (path,) = manager.disk("trail").all_files()
     assert TRAIL_FILE.match(path)
     assert [json.loads(line)["path"] for line in manager.disk("trail").get(path).splitlines()] == ["one.txt"]
-    assert disk.close()  is None  # twice is fine
+    disk.close()  # twice is fine
 
 
 def test_records_are_written_at_interpreter_exit(tmp_path: Path) -> None:
@@ -365,7 +365,8 @@ def test_reading_the_trail_filters_and_skips_hours_before_since() -> None:
     trail = manager.disk("trail")
     old = datetime(2026, 1, 1, 8, tzinfo=timezone.utc)
     new = datetime(2026, 1, 1, 10, tzinfo=timezone.utc)
-    for moment, actor, path in ((old, "ada", "a/old.txt"), (new, "ada", "a/new.txt"), (new + timedelta(seconds=1), "bob", "b/new.txt")):
+    later = new + timedelta(seconds=1)
+    for moment, actor, path in ((old, "ada", "a/old.txt"), (new, "ada", "a/new.txt"), (later, "bob", "b/new.txt")):
         for name, group in batch_files("audit", [make_record(started=moment, actor=actor, disk="docs",
                                                               operation="write", path=path, outcome="ok",
                                                               duration=0.001)]):
