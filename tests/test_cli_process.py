@@ -40,7 +40,8 @@ def run_each(commands: list[tuple[list[str], Path, dict[str, str]]]) -> list[sub
 
 def test_exit_codes_and_one_line_errors_unless_debug(tmp_path: Path) -> None:
     config = tmp_path / "filesystems.py"
-    config.write_text(f"FILESYSTEMS = {{'disks': {{'local': {{'driver': 'local', 'root': {str(tmp_path / 'a')!r}}}}}}}\n")
+    disks = {"local": {"driver": "local", "root": str(tmp_path / "a")}}
+    config.write_text(f"FILESYSTEMS = {{'disks': {disks!r}}}\n")
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "here.txt").write_text("here")
     flystore = ["-m", "flystore", "--config", str(config)]
