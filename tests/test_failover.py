@@ -189,7 +189,7 @@ class _Answering(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _answer
+    do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _answer  # noqa: N815  # http.server's handler names
 
     def log_message(self, format: str, *args: Any) -> None:
         return

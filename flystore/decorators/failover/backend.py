@@ -18,6 +18,7 @@ Routing rules (see docs/failover.md):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -225,7 +226,11 @@ class FailoverBackend(Backend):
         return self._read(lambda member: member.backend.open_read(path), self._current(path))
 
     def stat(self, path: str) -> FileAttributes:
-        return self._read(lambda member: member.backend.stat(path), self._current(path))
+        attributes = self._read(lambda member: member.backend.stat(path), self._current(path))
+        if "visibility" in self.unsupported and attributes.visibility is not None:
+            # One replica cannot keep visibility, so the disk as a whole does not offer it.
+            attributes = dataclasses.replace(attributes, visibility=None)
+        return attributes
 
     def checksum(self, path: str, algorithm: str) -> str | None:
         return self._read(lambda member: member.backend.checksum(path, algorithm), self._current(path))
