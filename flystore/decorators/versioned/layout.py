@@ -17,6 +17,7 @@ version without locks across processes.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -50,6 +51,7 @@ class LayoutVersions:
         self.locks = PathLocks()
         self._private = "visibility" not in inner.unsupported
         self._recorded: dict[str, None] = {}
+        self._recorded_lock = threading.Lock()
 
     # -- recording writes ---------------------------------------------------------------
 
@@ -60,9 +62,14 @@ class LayoutVersions:
         return record_path(path, new_version_id())
 
     def _remember(self, path: str) -> None:
-        if len(self._recorded) >= _KNOWN_LIMIT:
-            self._recorded.pop(next(iter(self._recorded)))
-        self._recorded[path] = None
+        with self._recorded_lock:
+            if len(self._recorded) >= _KNOWN_LIMIT:
+                self._recorded.pop(next(iter(self._recorded)))
+            self._recorded[path] = None
+
+    def _forget(self, path: str) -> None:
+        with self._recorded_lock:
+            self._recorded.pop(path, None)
 
     def adopt(self, path: str) -> None:
         """Record the content of a file written before the disk was versioned, before it changes.
@@ -269,7 +276,7 @@ class LayoutVersions:
             if target.is_latest:
                 self._reconcile(path, [version for version in listed if version.id != version_id], visibility)
             if len(listed) == 1:
-                self._recorded.pop(path, None)
+                self._forget(path)
             return target
 
     def _reconcile(self, path: str, remaining: list[Version], visibility: str | None) -> None:
@@ -299,7 +306,10 @@ class LayoutVersions:
         deleted = 0
         for owner, records in sorted(groups.items()):
             with self.locks.hold(owner):
-                for version in plan_prune(self._versions(owner, records), keep, cutoff):
+                doomed = plan_prune(self._versions(owner, records), keep, cutoff)
+                if len(doomed) == len(records):
+                    self._forget(owner)
+                for version in doomed:
                     if self.inner.delete(record_path(owner, version.id, deleted=version.is_deleted)):
                         deleted += 1
         return deleted

@@ -1,0 +1,100 @@
+"""The versioned disk nested with others: over encrypted, over scoped S3 (native), and read through disk.fs."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd  # type: ignore[import-untyped]  # a test dependency: missing fails collection
+import pytest
+
+from flystore import IntegrityError, StorageManager, VersionedFilesystemAdapter
+from tests.drivers.test_s3 import CREDENTIALS, raw_client
+from tests.versioned_support import remove_versioned_bucket
+
+
+def test_versions_over_an_encrypted_disk_are_encrypted_too() -> None:
+    manager = StorageManager({"disks": {
+        "m": {"driver": "memory"},
+        "e": {"driver": "encrypted", "disk": "m", "key": os.urandom(32)},
+        "v": {"driver": "versioned", "disk": "e"},
+    }})
+    disk: Any = manager.disk("v")
+    secret = b"the launch code is 0000"
+    disk.put("plan.txt", secret)
+    disk.put("plan.txt", b"nothing to see")
+    disk.delete("plan.txt")
+    raw = manager.disk("m")
+    stored = raw.all_files()
+    assert len(stored) == 3 and all(path.startswith(".flystore-versions/plan.txt/~") for path in stored)
+    assert not any(secret in raw.get(path) for path in stored)
+    marker, newer, older = disk.versions("plan.txt")
+    assert (older.size, newer.size, marker.is_deleted) == (len(secret), 14, True)  # plaintext sizes
+    assert disk.get_version("plan.txt", older.id) == secret
+    disk.restore_version("plan.txt", older.id)
+    assert disk.get("plan.txt") == secret
+    # A record is bound to its own name: one swapped for another fails authentication.
+    first, second = sorted(path for path in raw.all_files() if not path.endswith(".deleted"))[:2]
+    raw.put(first, raw.get(second))
+    with pytest.raises(IntegrityError):
+        disk.get_version("plan.txt", first.rsplit("~", 1)[1])
+
+
+@pytest.fixture
+def versioned_bucket(s3_endpoint: str) -> Iterator[str]:
+    name = f"flystore-v-{uuid.uuid4().hex[:12]}"
+    client: Any = raw_client(s3_endpoint)
+    client.create_bucket(Bucket=name)
+    client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    yield name
+    remove_versioned_bucket(client, name)
+    client.close()
+
+
+def test_native_versions_reach_s3_through_scoped_layers(s3_endpoint: str, versioned_bucket: str) -> None:
+    manager = StorageManager({"disks": {
+        "s3": {"driver": "s3", "bucket": versioned_bucket, "prefix": "root", "endpoint": s3_endpoint, **CREDENTIALS},
+        "tenants": {"driver": "scoped", "disk": "s3", "prefix": "tenants"},
+        "acme": {"driver": "scoped", "disk": "tenants", "prefix": "acme"},
+        "v": {"driver": "versioned", "disk": "acme"},
+    }})
+    disk = manager.disk("v")
+    assert isinstance(disk, VersionedFilesystemAdapter) and disk.versioning == "s3"
+    disk.put("a.txt", "one")
+    disk.put("a.txt", "two")
+    disk.put("a.txt.bak", "a neighbour whose key starts the same")
+    disk.delete("a.txt")
+    client = raw_client(s3_endpoint)
+    try:
+        listed = client.list_object_versions(Bucket=versioned_bucket, Prefix="root/tenants/acme/a.txt")
+        keys = {item["Key"] for item in [*listed["Versions"], *listed["DeleteMarkers"]]}
+        assert keys == {"root/tenants/acme/a.txt", "root/tenants/acme/a.txt.bak"}
+        marker, two, one = disk.versions("a.txt")
+        assert marker.is_deleted and marker.is_latest
+        assert [disk.get_version("a.txt", version.id) for version in (two, one)] == [b"two", b"one"]
+        assert two.checksum is not None and two.checksum.startswith("md5:")
+        assert not client.list_objects_v2(Bucket=versioned_bucket, Prefix="root/.flystore-versions").get("Contents")
+        disk.restore_version("a.txt", one.id)
+        assert disk.get("a.txt") == b"one"
+        assert disk.prune(keep=1) == 3
+        assert [version.size for version in disk.versions("a.txt")] == [3]
+        assert len(disk.versions("a.txt.bak")) == 1
+    finally:
+        client.close()
+        disk.close()
+
+
+def test_old_versions_stay_readable_while_pandas_reads_the_current_one_through_disk_fs() -> None:
+    manager = StorageManager({"disks": {"m": {"driver": "memory"}, "v": {"driver": "versioned", "disk": "m"}}})
+    disk: Any = manager.disk("v")
+    with disk.fs.open("table.csv", "wb") as handle:
+        handle.write(b"n,square\n1,1\n2,4\n")
+    with disk.fs.open("table.csv", "wb") as handle:
+        pd.DataFrame({"n": [3], "square": [9]}).to_csv(handle, index=False)
+    with disk.fs.open("table.csv", "rb") as handle:
+        assert pd.read_csv(handle)["square"].tolist() == [9]
+    assert disk.fs.ls("", detail=False) == ["table.csv"]
+    older = disk.versions("table.csv")[1]
+    assert disk.get_version("table.csv", older.id) == b"n,square\n1,1\n2,4\n"
