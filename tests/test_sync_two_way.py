@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,8 +27,8 @@ def sides(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Stor
     manager.disk("right").close()
 
 
-def two_way(manager: StorageManager, **options: object) -> dict[str, object]:
-    report = manager.sync("left://docs", "right://docs", mode="two_way", **options)  # type: ignore[arg-type]
+def two_way(manager: StorageManager, **options: Any) -> dict[str, Any]:
+    report = manager.sync("left://docs", "right://docs", mode="two_way", **options)
     return report.to_dict()
 
 
@@ -52,7 +53,7 @@ def test_new_files_on_both_sides_meet_and_the_state_stays_on_the_destination(
     left.put("docs/from-left.txt", b"L")
     right.put("docs/sub/from-right.txt", b"R")
     report = two_way(manager)
-    assert sorted(report["copied"]) == ["from-left.txt", "sub/from-right.txt"]  # type: ignore[arg-type]
+    assert sorted(report["copied"]) == ["from-left.txt", "sub/from-right.txt"]
     assert user_files(left) == user_files(right) == {"from-left.txt": b"L", "sub/from-right.txt": b"R"}
     state = [path for path in right.all_files("docs") if path.startswith(f"docs/{STATE_DIRECTORY}/")]
     assert len(state) == 1 and not left.directory_exists(f"docs/{STATE_DIRECTORY}")
@@ -72,8 +73,8 @@ def test_changes_and_deletions_travel_both_ways(
     left.delete("docs/c.txt")
     right.delete("docs/d.txt")
     report = two_way(manager)
-    assert sorted(report["updated"]) == ["a.txt", "b.txt"]  # type: ignore[arg-type]
-    assert sorted(report["deleted"]) == ["c.txt", "d.txt"]  # type: ignore[arg-type]
+    assert sorted(report["updated"]) == ["a.txt", "b.txt"]
+    assert sorted(report["deleted"]) == ["c.txt", "d.txt"]
     expected = {"a.txt": b"a, edited on the left", "b.txt": b"b, edited on the right"}
     assert user_files(left) == user_files(right) == expected
 

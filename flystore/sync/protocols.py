@@ -12,7 +12,7 @@ root and use ``/``; ``relative_path`` in ``upload_file`` includes the pair's roo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -53,7 +53,9 @@ class FileEntryProtocol(Protocol):
 class FileEntriesManagerProtocol(Protocol):
     """Lists a client's entries."""
 
-    def get_all_recursive(self, folder_id: int | None, path_prefix: str) -> list[tuple[FileEntryProtocol, str]]:
+    def get_all_recursive(
+        self, folder_id: int | None, path_prefix: str
+    ) -> Sequence[tuple[FileEntryProtocol, str]]:
         """Every entry below folder ``folder_id`` (None: the storage root), at every level.
 
         Each comes with its path relative to that folder, prefixed by ``path_prefix``
