@@ -9,6 +9,7 @@ from __future__ import annotations
 from .attributes import DirectoryAttributes, FileAttributes, WriteOptions
 from .backend import Backend
 from .config import env
+from .decorators.audited import AuditedFilesystemAdapter
 from .decorators.cached import CachedFilesystemAdapter
 from .decorators.cdn import CDNFilesystemAdapter
 from .decorators.compressed import CompressedFilesystemAdapter
@@ -32,6 +33,7 @@ from .errors import (
     InvalidSignedUrl,
     OperationFailed,
     PathTraversalDetected,
+    QuotaExceeded,
     ReadOnlyDisk,
     ReplicationIncomplete,
     StorageError,
@@ -65,6 +67,7 @@ _fs_hooks.install(lambda: Storage, StorageManager)
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuditedFilesystemAdapter",
     "AzureBlobStorageAdapter",
     "Backend",
     "CDNFilesystemAdapter",
@@ -92,6 +95,7 @@ __all__ = [
     "MultiBackendStorage",
     "OperationFailed",
     "PathTraversalDetected",
+    "QuotaExceeded",
     "ReadOnlyDisk",
     "ReplicationIncomplete",
     "S3FilesystemAdapter",
