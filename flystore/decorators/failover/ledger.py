@@ -46,6 +46,9 @@ class Ledger:
         kind = "tree" if tree else "file"
         with self._lock:
             entries = self._entries[disk]
+            if ("tree", "") in entries:
+                entries[("tree", "")] = next(self._sequence)  # behind on everything already; renewed
+                return
             for path in paths:
                 entries[(kind, path)] = next(self._sequence)
             if len(entries) > self.max_entries:
