@@ -26,6 +26,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 #   APT_NEEDS+=("sshd:openssh-server")         # OpenSSH as a second SFTP target
 # Node.js and npm run Azurite; most machines have them, a bare one gets Debian's.
 APT_NEEDS=("node:nodejs" "npm:npm" "redis-server:redis-server" "clamd:clamav-daemon")
+# rclone is the sync benchmark's reference (benchmarks/bench_sync.py).
+APT_NEEDS+=("rclone:rclone")
 # flystore serve's browser tests: Debian's chromium, driven by the playwright package (no browser download).
 APT_NEEDS+=("chromium:chromium")
 if [[ -n "${FLYSTORE_APT_NEEDS:-}" ]]; then

@@ -1,0 +1,209 @@
+"""Benchmark ``flystore.sync`` against rclone and a plain s3fs baseline (issue 11, part 2).
+
+A standalone script, not a test. It starts moto's server as a process of its
+own on 127.0.0.1 (so no client shares the server's interpreter), writes a tree
+of files of 1-100 KiB (2,000 files, about 100 MB; ``--quick``: 200), and syncs
+it to one bucket per tool in one run:
+
+1. a first, full sync;
+2. a re-sync with nothing changed (rclone plain, which HEADs every object, and
+   rclone ``--checksum --fast-list``; flystore by size and time, and by checksum);
+3. a re-sync after changing 20 files, counting the uploads.
+
+The baseline is s3fs as a user would write a sync by hand: list the bucket,
+compare sizes, ``put`` what differs. It prints seconds per step and the
+targets of the issue: a first sync no slower than the baseline, a no-change
+re-sync no slower than ``rclone --checksum --fast-list``, and a 20-changed
+re-sync that uploads exactly 20 objects within 1.5x the no-change time plus
+the 20 uploads.
+
+Needs ``moto[server]``, ``s3fs`` and the ``rclone`` binary (``apt-get install rclone``;
+scripts/provision.sh installs it). Run: ``python benchmarks/bench_sync.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                   "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"})
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flystore import StorageManager
+from flystore.sync import SyncReport
+
+CHANGED = 20
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's server CLI on a free loopback port, in a process of its own."""
+    port = free_port()
+    with open(os.devnull, "wb") as quiet:
+        process = subprocess.Popen([shutil.which("moto_server") or "moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                                   stdout=quiet, stderr=quiet)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+            if process.poll() is not None:
+                raise RuntimeError("moto_server exited at start")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def make_tree(root: Path, files: int, seed: int = 11) -> int:
+    """``files`` files of 1-100 KiB under ``root`` in 40 directories; returns the bytes written."""
+    rng = random.Random(seed)
+    total = 0
+    for number in range(files):
+        size = rng.randint(1024, 100 * 1024)
+        path = root / f"d{number % 40:02}" / f"f{number:05}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(rng.randbytes(size))
+        total += size
+    return total
+
+
+def change_files(root: Path, count: int) -> list[str]:
+    """Rewrite ``count`` files with new contents of the same size (only a content compare or the time sees it)."""
+    rng = random.Random(99)
+    every = sorted(str(path.relative_to(root)) for path in root.rglob("*.bin"))
+    names = every[:: max(1, len(every) // count)][:count]
+    later = time.time() + 5  # clearly newer than the first upload, for size-and-time compares
+    for name in names:
+        path = root / name
+        path.write_bytes(rng.randbytes(path.stat().st_size))
+        os.utime(path, (later, later))
+    return names
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
+
+
+# -- the three tools --------------------------------------------------------------------------------
+
+
+def rclone(endpoint: str, source: Path, bucket: str, *flags: str) -> int:
+    """``rclone sync`` of ``source`` to ``bucket``; returns the number of objects it uploaded."""
+    env = {key: value for key, value in os.environ.items() if key != "AWS_CA_BUNDLE"}
+    env.update({"RCLONE_CONFIG": "/dev/null", "RCLONE_CONFIG_MOTO_TYPE": "s3", "RCLONE_CONFIG_MOTO_PROVIDER": "Other",
+                "RCLONE_CONFIG_MOTO_ENDPOINT": endpoint, "RCLONE_CONFIG_MOTO_ACCESS_KEY_ID": "testing",
+                "RCLONE_CONFIG_MOTO_SECRET_ACCESS_KEY": "testing", "RCLONE_CONFIG_MOTO_REGION": "us-east-1",
+                "RCLONE_CONFIG_MOTO_FORCE_PATH_STYLE": "true"})
+    done = subprocess.run(["rclone", "sync", str(source), f"moto:{bucket}/tree", "--transfers", "8", "-v", *flags],
+                          env=env, capture_output=True, text=True, check=True)
+    return done.stderr.count(": Copied (")
+
+
+def flystore_sync(manager: StorageManager, compare: str = "size_mtime") -> SyncReport:
+    report = manager.sync("local://", "s3://tree", mode="mirror", delete=True, compare=compare, transfers=8)
+    if not report.ok:
+        raise RuntimeError(f"flystore sync failed: {dict(list(report.errors.items())[:3])}")
+    return report
+
+
+def s3fs_baseline(endpoint: str, source: Path, bucket: str) -> int:
+    """List the bucket, compare sizes, put what differs: a hand-written sync over s3fs. Returns uploads."""
+    import s3fs
+
+    fs = s3fs.S3FileSystem(key="testing", secret="testing", endpoint_url=endpoint, use_listings_cache=False)
+    remote = {info["name"][len(bucket) + 6 :]: info["size"]
+              for info in fs.find(f"{bucket}/tree", detail=True).values()}
+    local = {str(path.relative_to(source)): path.stat().st_size for path in source.rglob("*") if path.is_file()}
+    todo = sorted(name for name, size in local.items() if remote.get(name) != size)
+    if todo:
+        fs.put([str(source / name) for name in todo], [f"{bucket}/tree/{name}" for name in todo])
+    return len(todo)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="200 files instead of 2,000")
+    parser.add_argument("--files", type=int, default=None)
+    arguments = parser.parse_args()
+    files = arguments.files or (200 if arguments.quick else 2000)
+    if shutil.which("rclone") is None:
+        raise SystemExit("rclone is not installed: apt-get install rclone (scripts/provision.sh does it)")
+    work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    try:
+        source = work / "tree"
+        total = make_tree(source, files)
+        print(f"tree: {files} files, {total / 1e6:.1f} MB")
+        with moto_server() as endpoint:
+            manager = StorageManager({"disks": {
+                "local": {"driver": "local", "root": str(source)},
+                "s3": {"driver": "s3", "bucket": "flystore", "endpoint": endpoint, "key": "testing",
+                       "secret": "testing", "region": "us-east-1", "create_bucket": True},
+            }})
+            import s3fs
+
+            s3fs.S3FileSystem(key="testing", secret="testing", endpoint_url=endpoint).mkdir("rclone")
+            s3fs.S3FileSystem(key="testing", secret="testing", endpoint_url=endpoint).mkdir("baseline")
+            rows: dict[str, float] = {}
+
+            rows["rclone first"], _ = timed(lambda: rclone(endpoint, source, "rclone"))
+            rows["s3fs baseline first"], _ = timed(lambda: s3fs_baseline(endpoint, source, "baseline"))
+            rows["flystore first"], first = timed(lambda: flystore_sync(manager))
+            assert len(first.copied) == files, "flystore's first sync did not copy every file"
+
+            rows["rclone no-change"], _ = timed(lambda: rclone(endpoint, source, "rclone"))
+            rows["rclone --checksum --fast-list no-change"], _ = timed(
+                lambda: rclone(endpoint, source, "rclone", "--checksum", "--fast-list"))
+            rows["s3fs baseline no-change"], _ = timed(lambda: s3fs_baseline(endpoint, source, "baseline"))
+            rows["flystore no-change (size_mtime)"], quiet = timed(lambda: flystore_sync(manager))
+            rows["flystore no-change (checksum, first hashing)"], _ = timed(lambda: flystore_sync(manager, "checksum"))
+            rows["flystore no-change (checksum, cached hashes)"], hashed = timed(
+                lambda: flystore_sync(manager, "checksum"))
+            assert quiet.bytes == hashed.bytes == 0, "a no-change re-sync moved bytes"
+
+            change_files(source, CHANGED)
+            rows["rclone --checksum --fast-list 20 changed"], rclone_uploads = timed(
+                lambda: rclone(endpoint, source, "rclone", "--checksum", "--fast-list"))
+            rows["flystore 20 changed (checksum)"], changed = timed(lambda: flystore_sync(manager, "checksum"))
+            manager.disk("s3").close()
+
+        width = max(map(len, rows))
+        for label, seconds in rows.items():
+            print(f"  {label:<{width}}  {seconds:7.2f} s")
+        upload_each = rows["flystore first"] / files
+        budget = 1.5 * rows["flystore no-change (checksum, cached hashes)"] + CHANGED * upload_each
+        print("targets:")
+        print(f"  first sync vs s3fs baseline: {rows['flystore first'] / rows['s3fs baseline first']:.2f}x (<= 1.00)")
+        anchor = rows["rclone --checksum --fast-list no-change"]
+        plain, cached = rows["flystore no-change (size_mtime)"], rows["flystore no-change (checksum, cached hashes)"]
+        print(f"  no-change vs rclone --checksum --fast-list: {plain / anchor:.2f}x (size_mtime), "
+              f"{cached / anchor:.2f}x (checksum, cached) (<= 1.00)")
+        print(f"  20 changed: uploaded {len(changed.updated)} (rclone {rclone_uploads}), "
+              f"{rows['flystore 20 changed (checksum)']:.2f} s against a budget of {budget:.2f} s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
