@@ -222,9 +222,12 @@ def test_upload_list_preview_download_rename_move_and_delete(
     info = client.get("/api/info", params={"disk": disk_name, "path": "docs/notes.txt"}).json()
     assert info["size"] == 12 and info["mime_type"] == "text/plain"
 
-    assert client.post("/api/folders", json={"disk": disk_name, "path": "archive/2026"}, headers=CSRF).status_code == 201
+    assert (
+        client.post("/api/folders", json={"disk": disk_name, "path": "archive/2026"}, headers=CSRF).status_code == 201
+    )
     renamed = client.post(
-        "/api/move", json={"disk": disk_name, "source": "docs/notes.txt", "destination": "docs/renamed.txt"},
+        "/api/move",
+        json={"disk": disk_name, "source": "docs/notes.txt", "destination": "docs/renamed.txt"},
         headers=CSRF,
     )
     assert renamed.status_code == 200 and disk.files("docs") == ["docs/renamed.txt"]
@@ -275,7 +278,9 @@ def test_uploads_pass_the_upload_rules_and_a_refusal_leaves_nothing(manager: Sto
     assert name.status_code == 201 and name.json()["path"] == "in/evilgpj.png"
 
 
-def test_temporary_links_resolve_through_the_server_without_the_token(client: TestClient, manager: StorageManager) -> None:
+def test_temporary_links_resolve_through_the_server_without_the_token(
+    client: TestClient, manager: StorageManager
+) -> None:
     manager.disk("local").put("share/report.txt", "for a colleague")
     manager.disk("mem").put("m.txt", "from memory")
     link = client.post("/api/temporary-url", json={"disk": "local", "path": "share/report.txt"}, headers=CSRF).json()
@@ -346,8 +351,15 @@ def test_authorize_judges_the_normalised_path_of_every_action(manager: StorageMa
     disk.put("private/salary.txt", "42")
     disk.put("public/a.txt", "a")
     client = browser_client(create_app(manager, token=TOKEN, authorize=authorize))
-    disguises = ["private/salary.txt", "./private/salary.txt", "public/../private/salary.txt", "/private/salary.txt",
-                 "private//salary.txt", "\\private\\salary.txt", "public/./../private/salary.txt"]
+    disguises = [
+        "private/salary.txt",
+        "./private/salary.txt",
+        "public/../private/salary.txt",
+        "/private/salary.txt",
+        "private//salary.txt",
+        "\\private\\salary.txt",
+        "public/./../private/salary.txt",
+    ]
     for path in disguises:
         for answer in (
             client.get("/api/file", params={"disk": "local", "path": path}),
@@ -355,8 +367,9 @@ def test_authorize_judges_the_normalised_path_of_every_action(manager: StorageMa
             client.post("/api/delete", json={"disk": "local", "paths": ["public/a.txt", path]}, headers=CSRF),
             client.post("/api/temporary-url", json={"disk": "local", "path": path}, headers=CSRF),
             client.post("/api/move", json={"disk": "local", "source": path, "destination": "public/x"}, headers=CSRF),
-            client.post("/api/move", json={"disk": "local", "source": "public/a.txt", "destination": path},
-                        headers=CSRF),
+            client.post(
+                "/api/move", json={"disk": "local", "source": "public/a.txt", "destination": path}, headers=CSRF
+            ),
             client.get("/api/list", params={"disk": "local", "path": path.rsplit("/", 1)[0] or "private"}),
             client.get("/api/search", params={"disk": "local", "path": path.rsplit("/", 1)[0], "q": "s"}),
             upload(client, "salary.txt", b"0", folder=path.rsplit("/", 1)[0], overwrite="1"),
@@ -368,7 +381,10 @@ def test_authorize_judges_the_normalised_path_of_every_action(manager: StorageMa
     actions = {action for _, _, action in calls}
     assert actions == {"download", "info", "delete", "temporary_url", "move", "list", "search", "upload"}
     assert all("." not in path.split("/") and "\\" not in path and not path.startswith("/") for _, path, _ in calls)
-    assert client.post("/api/folders", json={"disk": "local", "path": "public/../private/x"}, headers=CSRF).status_code == 403
+    assert (
+        client.post("/api/folders", json={"disk": "local", "path": "public/../private/x"}, headers=CSRF).status_code
+        == 403
+    )
     assert ("local", "private/x", "create_directory") in calls
 
 
@@ -435,7 +451,10 @@ def test_no_route_leaves_the_disk(jailed: tuple[TestClient, Path], attack: str, 
         assert b"TOPSECRET" not in answer.content and b"root:" not in answer.content, route
         allowed = literal or (route in ("move onto", "delete") and replaces_link)
         assert answer.status_code in (400, 404, 409) or (answer.status_code < 300 and allowed), (
-            route, answer.status_code, answer.text)
+            route,
+            answer.status_code,
+            answer.text,
+        )
     if replaces_link and answers["move onto"].status_code == 200:
         assert not (outside.parent / "root" / attack).is_symlink()
     assert sorted(path.name for path in outside.iterdir()) == ["secret.txt"]
@@ -452,7 +471,9 @@ def test_listings_and_search_never_show_or_follow_symlinks(jailed: tuple[TestCli
     assert all("linked" not in entry["path"] and "secret" not in entry["path"] for entry in everything["entries"])
 
 
-def test_a_signed_link_through_a_symlink_serves_nothing(jailed: tuple[TestClient, Path], manager: StorageManager) -> None:
+def test_a_signed_link_through_a_symlink_serves_nothing(
+    jailed: tuple[TestClient, Path], manager: StorageManager
+) -> None:
     client, _ = jailed
     for link in ("linked-file.txt", "linked-dir/secret.txt"):
         signed = manager.disk("local").temporary_url(link, expires=60)  # signed by the app's own key

@@ -51,7 +51,10 @@ def serve(host: str, port: int, token: str | None, disks: tuple[str, ...], confi
         from ..web.server import WebServer, is_loopback
     except StorageError as error:  # DriverNotInstalled: the web extra is missing
         raise click.ClickException(str(error)) from error
-    manager = _manager(config_file, load_config_file, StorageManager)
+    try:
+        manager = _manager(config_file, load_config_file, StorageManager)
+    except StorageError as error:
+        raise click.BadParameter(str(error), param_hint="--config") from error
     try:
         names = manager.disk_names()
     except StorageError as error:
@@ -82,7 +85,11 @@ def serve(host: str, port: int, token: str | None, disks: tuple[str, ...], confi
     click.echo(f"open {server.url}/?token={access}")
     click.echo("press Ctrl+C to stop")
     sys.stdout.flush()
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it shut down on; stopping is the normal end
+        pass
+    click.echo("stopped", err=True)
 
 
 def _manager(config_file: str | None, load: Any, manager_class: Any) -> Any:
@@ -95,8 +102,15 @@ def _manager(config_file: str | None, load: Any, manager_class: Any) -> Any:
     return found if isinstance(found, manager_class) else manager_class()
 
 
-def _app(factory: Any, manager: Any, token: str, disks: list[str] | None, loopback: bool,
-         loopback_hosts: tuple[str, ...], port: int) -> Any:
+def _app(
+    factory: Any,
+    manager: Any,
+    token: str,
+    disks: list[str] | None,
+    loopback: bool,
+    loopback_hosts: tuple[str, ...],
+    port: int,
+) -> Any:
     # A loopback server answers only loopback host names: a DNS-rebinding page gets 400.
     hosts = list(loopback_hosts) if loopback else None
     # Cookies ignore ports: each server on this host keeps its token under a name of its own.
@@ -112,5 +126,7 @@ def _app_key_note(manager: Any) -> list[str]:
     except Exception as error:  # a malformed APP_KEY: say so, links will not work
         return [f"APP_KEY is unusable ({error}); temporary links of local disks will fail"]
     manager.app_key = "base64:" + base64.b64encode(os.urandom(32)).decode()
-    return ["APP_KEY is not set: temporary links of local disks are signed with a random key and stop working "
-            "when this server stops"]
+    return [
+        "APP_KEY is not set: temporary links of local disks are signed with a random key and stop working "
+        "when this server stops"
+    ]

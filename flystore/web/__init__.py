@@ -12,6 +12,7 @@ from ..errors import DriverNotInstalled
 
 try:
     import fastapi  # noqa: F401  # checked once, with the install hint
+
     if find_spec("python_multipart") is None and find_spec("multipart") is None:  # the router's forms
         raise ModuleNotFoundError("No module named 'python_multipart'", name="python_multipart")
 except ModuleNotFoundError as _cause:

@@ -129,14 +129,25 @@ def api_router(
     ) -> Any:
         found, clean = await target(request, disk, path, "list")
         page = await call(
-            found, cache.page, found, clean, offset=offset, limit=limit, sort=sort, descending=order == "desc",
-            query=q, fresh=fresh,
+            found,
+            cache.page,
+            found,
+            clean,
+            offset=offset,
+            limit=limit,
+            sort=sort,
+            descending=order == "desc",
+            query=q,
+            fresh=fresh,
         )
         return page.to_dict()
 
     @router.get("/search")
     async def search_tree(
-        request: Request, disk: str, q: str = Query(min_length=1, max_length=200), path: str = "",
+        request: Request,
+        disk: str,
+        q: str = Query(min_length=1, max_length=200),
+        path: str = "",
         limit: int = Query(200, ge=1, le=1000),
     ) -> Any:
         found, clean = await target(request, disk, path, "search")
@@ -159,7 +170,10 @@ def api_router(
 
     @router.post("/upload", status_code=201)
     async def upload(
-        request: Request, disk: str, name: str = Query(min_length=1, max_length=255), folder: str = "",
+        request: Request,
+        disk: str,
+        name: str = Query(min_length=1, max_length=255),
+        folder: str = "",
         overwrite: bool = False,
     ) -> Any:
         clean_name = clean_original_name(name)

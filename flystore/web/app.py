@@ -81,8 +81,9 @@ def create_app(
             )
     app = FastAPI(title="flystore", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(
-        api_router(manager, disks=served, authorize=authorize, upload_config=upload_config,
-                   listings=Listings(ttl=listing_ttl))
+        api_router(
+            manager, disks=served, authorize=authorize, upload_config=upload_config, listings=Listings(ttl=listing_ttl)
+        )
     )
     prefixes = _signed_prefixes(manager, served)
     for prefix in prefixes:

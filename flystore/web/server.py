@@ -51,6 +51,8 @@ class WebServer:
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.socket.bind((host.strip("[]"), port))
+            # Listening now queues the browser's first connection even before uvicorn's loop runs.
+            self.socket.listen(2048)
         except OSError:
             self.socket.close()
             raise

@@ -155,10 +155,10 @@ function renderRows(entries, searching) {
 function row(entry, searching) {
   const name = el("td", { class: "name" });
   if (entry.is_folder) {
-    name.append(el("span", { class: "icon", text: "\u{1F4C1}" }),
+    name.append(el("span", { class: "icon folder", "aria-hidden": "true" }),
       el("a", { href: "#" + query({ disk: state.disk, path: entry.path }), text: entry.name }));
   } else {
-    name.append(el("span", { class: "icon", text: "\u{1F4C4}" }),
+    name.append(el("span", { class: "icon file", "aria-hidden": "true" }),
       el("button", { type: "button", title: "Preview", text: entry.name, onclick: () => preview(entry) }));
   }
   if (searching) name.append(el("span", { class: "where", text: entry.path }));
