@@ -5,6 +5,7 @@ PIP ?= $(PYTHON) -m pip
 export FLYSTORE_REQUIRE_SERVICES ?= 1
 
 .PHONY: demo install install-dev provision test lint typecheck check bench
+.PHONY: install-cli storage-link storage-test storage-cleanup storage-info storage-usage storage-backup
 
 demo: install
 	$(PYTHON) -m flystore demo
@@ -31,3 +32,32 @@ check: lint typecheck test
 
 bench: install-dev
 	$(PYTHON) benchmarks/bench_core.py --quick
+
+# The storage commands, through the flystore command line (docs/cli.md); they need the cli extra.
+DISK ?= local
+DAYS ?= 30
+SOURCE ?= local://
+DEST ?= backups
+KEEP ?= 7
+DISKS ?=
+
+install-cli:
+	$(PIP) install --quiet --disable-pip-version-check -e ".[cli]"
+
+storage-link: install-cli
+	$(PYTHON) -m flystore link
+
+storage-test: install-cli
+	$(PYTHON) -m flystore test $(DISKS)
+
+storage-cleanup: install-cli
+	$(PYTHON) -m flystore cleanup --disk $(DISK) --days $(DAYS)
+
+storage-info: install-cli
+	$(PYTHON) -m flystore info
+
+storage-usage: install-cli
+	$(PYTHON) -m flystore usage $(addsuffix ://,$(DISKS))
+
+storage-backup: install-cli
+	$(PYTHON) -m flystore backup $(SOURCE) $(DEST) --keep $(KEEP)

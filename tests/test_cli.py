@@ -386,6 +386,27 @@ def test_the_test_command_probes_each_disk_and_reports_failures(tmp_path: Path) 
     assert run("test", "nosuch").exit_code == 2
 
 
+def test_a_disk_that_hangs_while_built_holds_up_no_other_disk(tmp_path: Path) -> None:
+    import threading
+
+    release = threading.Event()
+
+    def hanging_driver(options: dict[str, Any], owner: StorageManager) -> Any:
+        release.wait(30)  # a client stuck probing for credentials
+        raise OSError("gave up")
+
+    manager = StorageManager(load_config_file(write_config(tmp_path, extra='"stuck": {"driver": "stuck"},')))
+    manager.extend("stuck", hanging_driver)
+    try:
+        result = Cli(manager)("test", "stuck", "mem", "scoped", "--timeout", "1", "--json")
+    finally:
+        release.set()
+    assert result.exit_code == 1
+    found = {entry["disk"]: entry for entry in json.loads(result.stdout)}
+    assert found["stuck"]["ok"] is False and found["stuck"]["error"] == "no answer within 1 s"
+    assert found["mem"]["ok"] is True and found["scoped"]["ok"] is True
+
+
 def test_cleanup_deletes_only_files_older_than_the_cutoff(run: Cli, manager: StorageManager, tmp_path: Path) -> None:
     local = manager.disk("local")
     for name in ("old/a.log", "old/b.log", "new.log", "keep/old.log"):
@@ -463,7 +484,8 @@ def test_help_is_short_with_an_example_for_every_command(run: Cli) -> None:
 def test_a_missing_optional_command_is_listed_as_unavailable(run: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     from flystore.cli import app
 
-    monkeypatch.setitem(app.COMMANDS, "ghost", app.LazyCommand("flystore.cli.ghost", "ghost", "Haunt.", "Web", True))
+    ghost = app.LazyCommand("flystore.cli.ghost", "ghost", "Haunt.", "Browser and audit", True)
+    monkeypatch.setitem(app.COMMANDS, "ghost", ghost)
     assert "Haunt. (not installed)" in run("--help").stdout
     result = run("ghost")
     assert result.exit_code == 1

@@ -1,7 +1,8 @@
 """``flystore test``: write, read, list and delete a probe file on each disk, timing each step.
 
-Disks are probed at once, each in a daemon thread, so one disk that hangs (a firewall
-dropping packets) costs at most the timeout and never keeps the process alive.
+Disks are probed at once, each in a daemon thread with a manager of its own, so one
+disk that hangs (a firewall dropping packets) costs at most the timeout, holds up no
+other disk and never keeps the process alive.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def _timed(result: DiskProbe, name: str, action: Callable[[], object]) -> bool:
     except ReadOnlyDisk:
         step.error = "read-only disk"  # skipped, not failed: the disk does what it is configured to do
         return False
-    except (StorageError, OSError, AssertionError) as error:
+    except Exception as error:  # a probe reports whatever a disk (or a user's driver) raises
         step.ok = False
         step.error = " ".join(str(error).split()) or type(error).__name__
         result.error = result.error or f"{name}: {step.error}"
@@ -92,8 +93,8 @@ def probe_disk(manager: StorageManager, name: str) -> DiskProbe:
     result = DiskProbe(name, str(options.get("driver", "?")))
     try:
         disk: FilesystemAdapter = manager.disk(name)
-    except StorageError as error:
-        result.error = " ".join(str(error).split())
+    except Exception as error:  # building runs the driver's own code: report anything
+        result.error = " ".join(str(error).split()) or type(error).__name__
         return result
     folder = f"{PROBE_PREFIX}{uuid.uuid4().hex[:12]}"
     probe = posixpath.join(folder, "probe.txt")
@@ -126,13 +127,25 @@ def probe_disk(manager: StorageManager, name: str) -> DiskProbe:
     return result
 
 
+def _isolated(manager: StorageManager) -> StorageManager:
+    """A manager of its own for one probe, with the same configuration, drivers and keys.
+
+    A manager builds disks under one lock; a disk whose client hangs while it is built
+    (credentials probing an unreachable metadata server) would hold every other probe.
+    """
+    isolated = StorageManager(manager.config, app_key=manager.app_key, app_url=manager.app_url)
+    for driver, factory in getattr(manager, "_creators", {}).items():  # drivers added with extend()
+        isolated.extend(driver, factory)
+    return isolated
+
+
 def probe_disks(manager: StorageManager, names: Sequence[str], *, timeout: float) -> list[DiskProbe]:
     """Probe every disk in ``names`` at once; a disk not done within ``timeout`` seconds is reported so."""
     results: dict[str, DiskProbe] = {}
     threads: list[tuple[str, threading.Thread]] = []
 
     def run(name: str) -> None:
-        results[name] = probe_disk(manager, name)
+        results[name] = probe_disk(_isolated(manager), name)
 
     for name in names:
         thread = threading.Thread(target=run, args=(name,), name=f"flystore-probe-{name}", daemon=True)

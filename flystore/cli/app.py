@@ -28,6 +28,7 @@ class LazyCommand(NamedTuple):
     optional: bool = False  # written by other parts of flystore; may be absent from an install
 
 
+_MORE = "Browser and audit"
 COMMANDS: dict[str, LazyCommand] = {
     "ls": LazyCommand("flystore.cli.files", "ls", "List a directory of a disk.", "Files"),
     "cat": LazyCommand("flystore.cli.files", "cat", "Print files to stdout.", "Files"),
@@ -47,10 +48,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "cleanup": LazyCommand("flystore.cli.maintenance", "cleanup", "Delete files older than N days.", "Disks"),
     "link": LazyCommand("flystore.cli.maintenance", "link", "Symlink the public disk into public/.", "Disks"),
     "demo": LazyCommand("flystore.cli.inspect", "demo", "Run the demo on the default disk.", "Disks"),
-    "serve": LazyCommand("flystore.cli.serve", "serve", "Browse the disks in a web browser.", "Web", True),
-    "audit": LazyCommand("flystore.cli.audit", "audit", "Show the audit trail of audited disks.", "Web", True),
+    "serve": LazyCommand("flystore.cli.serve", "serve", "Browse the disks in a web browser.", _MORE, True),
+    "audit": LazyCommand("flystore.cli.audit", "audit", "Show the audit trail of audited disks.", _MORE, True),
 }
-_SECTIONS = ("Files", "Transfers", "Disks", "Web")
+_SECTIONS = ("Files", "Transfers", "Disks", _MORE)
 
 
 def _unavailable(name: str, reason: str) -> click.Command:
