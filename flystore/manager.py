@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .sync import SyncMode, SyncProgress, SyncReport
+    from .tenants import TenantDisk
     from .testing.fake import FakeDisk
 
 __all__ = ["StorageManager"]
@@ -355,7 +356,7 @@ class StorageManager:
 
     # -- tenants and actors (flystore.tenants, the audited decorator) -------------------
 
-    def for_tenant(self, tenant: str, disk: str | None = None) -> FilesystemAdapter:
+    def for_tenant(self, tenant: str, disk: str | None = None) -> TenantDisk:
         """The disk of ``tenant``: its prefix (or bucket) of ``disk``, within its quotas (docs/tenants.md).
 
         Raises:

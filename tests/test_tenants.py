@@ -7,6 +7,7 @@ import pickle
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from flystore.errors import (
 )
 from flystore.tenants import TenantDisk, TenantUsage, tenants_of, validate_tenant_name
 from flystore.testing import DiskContract
-from tests.drivers.test_s3 import CREDENTIALS, raw_client, remove_bucket
+from tests.drivers.test_s3 import CREDENTIALS, MiB, raw_client, remove_bucket
 
 
 def tenancy(**tenants: Any) -> StorageManager:
@@ -310,6 +311,37 @@ def test_a_bucket_per_tenant_from_a_template(s3_endpoint: str) -> None:
         for tenant in ("acme", "globex"):
             remove_bucket(client, f"app-{run}-{tenant}")
         client.close()
+
+
+def test_a_stream_past_the_quota_leaves_no_object_nor_multipart_upload_on_s3(s3_endpoint: str) -> None:
+    bucket = f"flystore-{uuid.uuid4().hex[:16]}"
+    client: Any = raw_client(s3_endpoint)
+    client.create_bucket(Bucket=bucket)
+    manager = StorageManager({
+        "disks": {"s3": {"driver": "s3", "bucket": bucket, "endpoint": s3_endpoint, "part_size": 5 * MiB,
+                         **CREDENTIALS}},
+        "tenants": {"disk": "s3", "max_bytes": 6 * MiB},
+    })
+    try:
+        acme = manager.tenant("acme")
+        with pytest.raises(QuotaExceeded):
+            acme.write_stream("big.bin", (b"x" * MiB for _ in range(7)))  # a part is sent, then refused
+        assert client.list_objects_v2(Bucket=bucket).get("Contents", []) == []
+        assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+        acme.put("fits.bin", b"x" * 1000)
+        assert acme.usage().bytes == 1000
+    finally:
+        manager.disk("s3").close()
+        remove_bucket(client, bucket)
+        client.close()
+
+
+def test_a_stream_past_the_quota_leaves_no_temporary_file_on_a_local_disk(tmp_path: Path) -> None:
+    manager = StorageManager({"disks": {"local": {"driver": "local", "root": str(tmp_path)}},
+                              "tenants": {"disk": "local", "max_bytes": 100_000}})
+    with pytest.raises(QuotaExceeded):
+        manager.tenant("acme").write_stream("big.bin", (b"x" * 30_000 for _ in range(10)))
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []
 
 
 # -- configuration ----------------------------------------------------------------------------------
