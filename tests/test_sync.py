@@ -253,3 +253,30 @@ def test_a_local_destination_gets_atomic_files_only(manager: StorageManager, tmp
     manager.sync("mem://docs", "local://out")
     names = [name for _, _, files in os.walk(tmp_path / "local") for name in files]
     assert sorted(names) == sorted(path.rpartition("/")[2] for path in TREE)
+
+
+@pytest.mark.parametrize(("source", "destination"), [
+    ("mem://docs", "mem://docs/backup"), ("mem://docs/inner", "mem://docs"), ("mem://", "mem://x"),
+    ("mem://same", "mem://same/"),
+])
+def test_overlapping_roots_on_one_disk_are_refused(manager: StorageManager, source: str, destination: str) -> None:
+    fill(manager.disk("mem"), "docs")
+    with pytest.raises(InvalidConfiguration, match="overlap"):
+        manager.sync(source, destination)
+    assert sorted(manager.disk("mem").all_files()) == sorted(f"docs/{path}" for path in TREE)
+
+
+def test_sibling_roots_on_one_disk_sync_by_server_side_copies(manager: StorageManager) -> None:
+    fill(manager.disk("mem"), "docs")
+    report = manager.sync("mem://docs", "mem://docs-copy")
+    assert report.ok and sorted(report.copied) == sorted(TREE)
+    assert contents(manager.disk("mem"), "docs-copy") == TREE
+
+
+def test_a_memory_disk_refuses_to_travel_to_another_process(manager: StorageManager) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    fill(manager.disk("mem"), "docs")
+    with ProcessPoolExecutor(max_workers=1) as pool, pytest.raises(TypeError, match="memory"):
+        manager.sync("mem://docs", "local://out", executor=pool)
+    assert manager.disk("local").all_files() == []

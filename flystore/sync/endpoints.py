@@ -132,6 +132,15 @@ class DiskEndpoint(Endpoint):
     def __repr__(self) -> str:
         return f"<DiskEndpoint {self.label}>"
 
+    def __getstate__(self) -> dict[str, object]:
+        # A memory disk would arrive empty in another process and its writes would be lost there.
+        if self.disk.backend.name == "memory":
+            raise TypeError(
+                f"disk {self.disk.name!r} keeps its files in this process's memory and cannot travel to an "
+                "executor in another process; use a thread pool (the default) or a disk the workers can reach"
+            )
+        return dict(self.__dict__)
+
     def scan(self) -> Iterator[Listed]:
         cut = len(self.root) + 1 if self.root else 0
         for entry in self.disk.list(self.root, recursive=True):

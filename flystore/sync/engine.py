@@ -156,11 +156,13 @@ class SyncEngine:
         Raises:
             UnableToListContents: a side could not be listed, or deletions were refused
                 because the other side's root does not exist.
-            InvalidConfiguration: the pair names a client of no accepted kind.
+            InvalidConfiguration: the pair names a client of no accepted kind, or two
+                overlapping roots on one disk.
         """
         destination_client = pair.destination_client if pair.destination_client is not None else self.client
         source = self.endpoint(pair.source_client, pair.source_root, pair.storage_id)
         destination = self.endpoint(destination_client, pair.destination_root, pair.storage_id)
+        _refuse_overlap(source, destination)
         options = Options(
             mode=SyncMode.of(pair.mode),
             compare=self.compare,
@@ -172,6 +174,23 @@ class SyncEngine:
             progress=progress if progress is not None else self.progress,
         )
         return Runner(source, destination, options).run()
+
+
+def _refuse_overlap(source: Endpoint, destination: Endpoint) -> None:
+    """Refuse roots on one disk where one holds the other: each run would copy the copy again.
+
+    Raises:
+        InvalidConfiguration: the roots overlap.
+    """
+    if not (isinstance(source, DiskEndpoint) and isinstance(destination, DiskEndpoint)):
+        return
+    if source.disk is not destination.disk and source.disk != destination.disk:
+        return
+    first, second = source.root, destination.root
+    if not first or not second or first == second or second.startswith(first + "/") or first.startswith(second + "/"):
+        raise InvalidConfiguration(
+            f"the roots {source.label} and {destination.label} overlap on one disk; sync between separate "
+            "directories", option="destination", disk=source.disk.name)
 
 
 def _split(operand: str, manager: StorageManager) -> tuple[FilesystemAdapter, str]:

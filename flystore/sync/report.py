@@ -16,9 +16,9 @@ class SyncProgress:
 
     Attributes:
         phase: ``"scan"`` (listing and comparing), ``"transfer"`` or ``"delete"``.
-        path: the file just handled (the root being listed while scanning).
-        files_done: files handled so far in this phase.
-        files_total: files this phase will handle (known once the scan is done).
+        path: the file just handled; while scanning, the side just listed (``disk://root``).
+        files_done: files handled so far in this phase (sides listed, while scanning).
+        files_total: files this phase will handle (2 sides, while scanning).
         bytes_done: bytes transferred so far.
         bytes_total: bytes the transfers will move.
     """
