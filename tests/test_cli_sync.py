@@ -63,6 +63,20 @@ def test_a_sync_with_failing_files_reports_each_and_exits_1(run: Cli, tree: Path
     assert run("sync", str(tree.parent / "absent"), "mem://x").exit_code == 3
 
 
+def test_trees_that_hold_each_other_are_refused_whatever_disks_name_them(run: Cli, tree: Path,
+                                                                        tmp_path: Path) -> None:
+    run.manager.disk("local").put("pub-inside/x.txt", "x")
+    run.manager.configure_disk("inner", "local", root=str(tmp_path / "a" / "pub-inside"))
+    for source, destination in (("local://", "inner://"), ("inner://", "local://"), (str(tree), str(tree / "css")),
+                                (str(tmp_path / "a"), "local://pub-inside")):
+        result = run("sync", source, destination)
+        assert result.exit_code == 2 and "overlap" in one_error_line(result), (source, destination)
+    backup = run("backup", str(tmp_path), "local://backups")  # tmp_path holds local's root
+    assert backup.exit_code == 2
+    assert run.manager.disk("local").all_files() == ["pub-inside/x.txt"]
+    assert sorted(os.listdir(tree)) == ["css", "index.html", "notes.tmp"]
+
+
 def test_sync_progress_is_drawn_when_forced(run: Cli, tree: Path) -> None:
     result = run("--progress", "sync", str(tree), "mem://www")
     assert result.exit_code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import posixpath
 import re
 from datetime import datetime, timezone
@@ -10,8 +11,10 @@ from typing import Any
 
 import click
 
+from ..errors import StorageError
 from ._context import (
     EXIT_FAILED,
+    EXIT_USAGE,
     State,
     disk_location,
     echo_json,
@@ -65,7 +68,34 @@ def _errors(report: Any) -> None:
         click.echo(f"Error: {path}: {' '.join(str(message).split())}", err=True)
 
 
+def _local_directory(state: State, operand: str) -> str | None:
+    """The real local directory behind ``operand``, when its disk is a local one."""
+    disk, path = disk_location(state, operand)
+    try:
+        return os.path.realpath(disk.path(path))
+    except StorageError:
+        return None
+
+
+def _refuse_overlap(state: State, source: str, destination: str) -> None:
+    """Refuse two local trees where one holds the other, whatever disks name them.
+
+    The engine refuses overlapping roots on one disk; two disks over one directory tree
+    (``local`` and ``public`` under it, or two local directories) would copy the copy on
+    every run.
+
+    Raises:
+        CommandFailed: they overlap (exit 2).
+    """
+    first, second = _local_directory(state, source), _local_directory(state, destination)
+    if first is None or second is None:
+        return
+    if first == second or first.startswith(second + os.sep) or second.startswith(first + os.sep):
+        fail(f"{first} and {second} overlap (one holds the other); sync between separate directories", EXIT_USAGE)
+
+
 def _run_sync(state: State, source: str, destination: str, *, label: str, **options: Any) -> Any:
+    _refuse_overlap(state, source, destination)
     engine = _engine()
     with sync_bar(state, label) as progress:
         return engine.sync(source, destination, manager=state.manager, progress=progress, **options)
