@@ -134,12 +134,20 @@ def test_every_operation_is_recorded_with_actor_size_outcome_and_duration(docs: 
     assert [record["time"] for record in trail] == sorted(record["time"] for record in trail)
 
 
-def test_streamed_writes_record_the_bytes_that_went_through(docs: AuditedFilesystemAdapter) -> None:
+def test_streams_record_the_bytes_that_went_through_them(docs: AuditedFilesystemAdapter) -> None:
     docs.write_stream("big.bin", (bytes([n]) * 100_000 for n in range(7)))
     with docs.open("handle.bin", "wb") as handle:
         handle.write(b"x" * 1234)
     sizes = {record["path"]: record["size"] for record in records(docs, operations={"write"})}
     assert sizes == {"big.bin": 700_000, "handle.bin": 1234}
+    with docs.read_stream("big.bin", chunk_size=65_536) as stream:
+        assert sum(len(chunk) for chunk in stream) == 700_000
+    with docs.open("big.bin") as handle:
+        handle.seek(-100, 2)
+        assert handle.read() == bytes([6]) * 100
+    opened = [record for record in records(docs, operations={"open_read"}) if record["path"] == "big.bin"]
+    assert [record["size"] for record in opened] == [700_000, 100]  # what was read, recorded on close
+    assert all(record["outcome"] == "ok" for record in opened)
 
 
 def test_a_failed_write_records_the_error_class() -> None:

@@ -11,6 +11,7 @@ from ...attributes import Entry, FileAttributes, WriteOptions
 from ...backend import Backend, Readable
 from ..base import DecoratedBackend
 from .actor import current_actor
+from .reader import RecordedReader
 from .record import make_record
 from .writer import AuditWriter
 
@@ -99,7 +100,23 @@ class AuditedBackend(DecoratedBackend):
         return self._call("read", path, lambda: self.inner.read(path), size=len)
 
     def open_read(self, path: str) -> BinaryIO:
-        return self._call("open_read", path, lambda: self.inner.open_read(path))
+        # Recorded when the handle is closed, with the bytes read through it and how long it was open.
+        started = datetime.now(timezone.utc)
+        began = time.perf_counter()
+        try:
+            handle = self.inner.open_read(path)
+        except BaseException as error:
+            self._record("open_read", path, started, began, type(error).__name__)
+            raise
+        actor = current_actor()
+
+        def done(size: int, failure: str | None) -> None:
+            self.writer.submit(make_record(
+                started=started, actor=actor, disk=self.disk, operation="open_read", path=path,
+                outcome=failure or "ok", duration=time.perf_counter() - began, size=size,
+            ))
+
+        return RecordedReader(handle, done)  # type: ignore[return-value]
 
     def stat(self, path: str) -> FileAttributes:
         return self._call("stat", path, lambda: self.inner.stat(path), size=lambda found: found.size)
