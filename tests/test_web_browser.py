@@ -206,6 +206,7 @@ def test_without_the_token_nothing_is_served(browser: Any, site: dict[str, Any])
         answer = page.goto(site["url"] + path)
         assert answer is not None and answer.status == 401, path
         assert "Team share" not in page.content()
+    assert page.goto(site["url"] + "/").status == 401 and "Access token needed" in page.content()
     assert page.goto(f"{site['url']}/?token=not-the-token-0123456789").status == 401
     context.close()
     with pytest.raises(urllib.error.HTTPError) as refused:

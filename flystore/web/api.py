@@ -87,7 +87,7 @@ def api_router(
             message = f"{action} of {path!r} on disk {disk!r} is not allowed"
             raise HTTPException(403, {"reason": "forbidden", "message": message})
 
-    async def target(request: Request, disk: str, path: str, action: str) -> tuple[FilesystemAdapter, str]:
+    async def target(request: Request, disk: str, path: str, action: str | None) -> tuple[FilesystemAdapter, str]:
         if disk not in names():
             raise HTTPException(404, {"reason": "disk_not_found", "message": f"no disk {disk!r} is served here"})
         try:
@@ -95,7 +95,8 @@ def api_router(
             found = await run_in_threadpool(manager.disk, disk)
         except StorageError as error:
             raise web_error(error, disk) from error
-        await check(request, disk, clean, action)
+        if action is not None:
+            await check(request, disk, clean, action)
         return found, clean
 
     async def call(disk: FilesystemAdapter, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -177,9 +178,9 @@ def api_router(
         overwrite: bool = False,
     ) -> Any:
         clean_name = clean_original_name(name)
-        found, clean_folder = await target(request, disk, folder, "upload")
-        path = join(clean_folder, clean_name)
-        await check(request, disk, path, "upload")
+        found, clean_folder = await target(request, disk, folder, None)
+        path = normalize(join(clean_folder, clean_name))
+        await check(request, disk, path, "upload")  # the file's own path: what the hook judges
         if not overwrite and await call(found, found.exists, path):
             raise HTTPException(409, {"reason": "exists", "message": f"{path!r} already exists on disk {disk!r}"})
         handler = UploadHandler(

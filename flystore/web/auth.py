@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from html import escape
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -99,7 +100,8 @@ class AccessGuard:
         bearer = _bearer(headers.get("authorization", ""))
         cookie = _cookie(headers.get("cookie", ""), self.cookie_name)
         if not (self._matches(bearer) or self._matches(cookie)):
-            await _refuse(send, 401, "token_required", "open the URL that `flystore serve` printed (it has the token)")
+            message = "open the URL that `flystore serve` printed (it has the token)"
+            await _refuse(send, 401, "token_required", message, html="text/html" in headers.get("accept", ""))
             return
         if method not in SAFE_METHODS and not self._matches(bearer):
             origin = headers.get("origin")
@@ -116,7 +118,7 @@ class AccessGuard:
 
     async def _enter(self, scope: Scope, send: Send, offered: str) -> None:
         if not self._matches(offered):
-            await _refuse(send, 401, "token_required", "the token in the URL is not this server's")
+            await _refuse(send, 401, "token_required", "the token in the URL is not this server's", html=True)
             return
         secure = "; Secure" if scope.get("scheme") == "https" else ""
         cookie = f"{self.cookie_name}={self._token.decode()}; Path=/; HttpOnly; SameSite=Strict{secure}"
@@ -177,10 +179,24 @@ def _with_security_headers(send: Send) -> Send:
     return sending
 
 
-async def _refuse(send: Send, status: int, reason: str, message: str) -> None:
-    body = json.dumps({"detail": {"reason": reason, "message": message}}).encode()
+_PAGE = (
+    "<!doctype html><meta charset=utf-8><title>flystore: {title}</title>"
+    "<body style='font:16px system-ui,sans-serif;margin:15vh auto;max-width:34em;color:#1d2330'>"
+    "<h1 style='font-size:22px'>{title}</h1><p>{message}</p></body>"
+)
+
+
+async def _refuse(send: Send, status: int, reason: str, message: str, *, html: bool = False) -> None:
+    """A JSON error (``{"detail": {reason, message}}``), or a short page for a browser's navigation."""
+    if html:
+        title = "Access token needed" if status == 401 else "Request refused"
+        body = _PAGE.format(title=title, message=escape(message)).encode()
+        kind = b"text/html; charset=utf-8"
+    else:
+        body = json.dumps({"detail": {"reason": reason, "message": message}}).encode()
+        kind = b"application/json"
     headers = [
-        (b"content-type", b"application/json"),
+        (b"content-type", kind),
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store"),
         *SECURITY_HEADERS,
