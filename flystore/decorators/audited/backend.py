@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, BinaryIO, TypeVar
 
 from ...attributes import Entry, FileAttributes, WriteOptions
@@ -12,7 +12,7 @@ from ...backend import Backend, Readable
 from ..base import DecoratedBackend
 from .actor import current_actor
 from .reader import RecordedReader
-from .record import make_record
+from .record import Pending
 from .writer import AuditWriter
 
 __all__ = ["AuditedBackend"]
@@ -52,16 +52,14 @@ class AuditedBackend(DecoratedBackend):
         self.writer = writer
         self.disk = disk
 
-    def _record(self, operation: str, path: str, started: datetime, began: float, outcome: str,
+    def _record(self, operation: str, path: str, started: float, began: float, outcome: str,
                 size: int | None = None, destination: str | None = None) -> None:
-        self.writer.submit(make_record(
-            started=started, actor=current_actor(), disk=self.disk, operation=operation, path=path,
-            outcome=outcome, duration=time.perf_counter() - began, size=size, destination=destination,
-        ))
+        self.writer.submit(Pending(started, current_actor(), self.disk, operation, path, outcome,
+                                   time.perf_counter() - began, size, destination))
 
     def _call(self, operation: str, path: str, call: Callable[[], _T], *,
               size: Callable[[_T], int | None] | None = None, destination: str | None = None) -> _T:
-        started = datetime.now(timezone.utc)
+        started = time.time()
         began = time.perf_counter()
         try:
             result = call()
@@ -72,7 +70,7 @@ class AuditedBackend(DecoratedBackend):
         return result
 
     def _listing(self, path: str, listing: Callable[[], Iterator[_T]]) -> Iterator[_T]:
-        started = datetime.now(timezone.utc)
+        started = time.time()
         began = time.perf_counter()
         count = 0
         outcome = "ok"
@@ -101,7 +99,7 @@ class AuditedBackend(DecoratedBackend):
 
     def open_read(self, path: str) -> BinaryIO:
         # Recorded when the handle is closed, with the bytes read through it and how long it was open.
-        started = datetime.now(timezone.utc)
+        started = time.time()
         began = time.perf_counter()
         try:
             handle = self.inner.open_read(path)
@@ -111,10 +109,8 @@ class AuditedBackend(DecoratedBackend):
         actor = current_actor()
 
         def done(size: int, failure: str | None) -> None:
-            self.writer.submit(make_record(
-                started=started, actor=actor, disk=self.disk, operation="open_read", path=path,
-                outcome=failure or "ok", duration=time.perf_counter() - began, size=size,
-            ))
+            self.writer.submit(Pending(started, actor, self.disk, "open_read", path, failure or "ok",
+                                       time.perf_counter() - began, size))
 
         return RecordedReader(handle, done)  # type: ignore[return-value]
 

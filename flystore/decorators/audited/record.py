@@ -17,9 +17,9 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
-__all__ = ["AuditRecord", "batch_files", "encode", "make_record", "parse_time"]
+__all__ = ["AuditRecord", "Pending", "batch_files", "encode", "make_record", "parse_time"]
 
 
 class AuditRecord(TypedDict, total=False):
@@ -90,6 +90,27 @@ def make_record(
     record["outcome"] = outcome
     record["duration_ms"] = round(duration * 1000, 3)
     return record
+
+
+class Pending(NamedTuple):
+    """What an operation hands the writer: cheap to make; formatting waits for the writer thread."""
+
+    started: float  # time.time() when the operation started
+    actor: str | None
+    disk: str
+    operation: str
+    path: str
+    outcome: str
+    duration: float  # seconds
+    size: int | None = None
+    destination: str | None = None
+
+    def to_record(self) -> AuditRecord:
+        return make_record(
+            started=datetime.fromtimestamp(self.started, timezone.utc), actor=self.actor, disk=self.disk,
+            operation=self.operation, path=self.path, outcome=self.outcome, duration=self.duration,
+            size=self.size, destination=self.destination,
+        )
 
 
 def encode(records: Iterable[AuditRecord]) -> bytes:

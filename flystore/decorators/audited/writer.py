@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from .record import AuditRecord, batch_files, encode, make_record
+from .record import AuditRecord, Pending, batch_files, encode, make_record
 
 __all__ = ["AuditWriter", "DiskSink", "LoggerSink", "Sink"]
 
@@ -110,21 +110,21 @@ class AuditWriter:
         _LIVE.add(self)
 
     def _start(self) -> None:
-        self._pid = os.getpid()
-        self._queue: queue.Queue[AuditRecord | _Control] = queue.Queue(self.max_queue)
+        self._generation = _FORKS[0]
+        self._queue: queue.Queue[Pending | AuditRecord | _Control] = queue.Queue(self.max_queue)
         self._thread = threading.Thread(target=self._run, name=f"flystore-audit-{self.disk}", daemon=True)
         self._thread.start()
 
     # -- the operation's side: never waits ----------------------------------------------
 
-    def submit(self, record: AuditRecord) -> None:
+    def submit(self, record: Pending | AuditRecord) -> None:
         """Queue ``record``; when the queue is full, drop it and count it. Never blocks."""
         if self._closed:
             self._count_drop()
             return
-        if self._pid != os.getpid():  # a forked child has the queue but not the thread
+        if self._generation != _FORKS[0]:  # a forked child has the queue but not the thread
             with self._lock:
-                if self._pid != os.getpid():
+                if self._generation != _FORKS[0]:
                     self._start()
         try:
             self._queue.put_nowait(record)
@@ -157,7 +157,7 @@ class AuditWriter:
             if item is not None:
                 if not batch:
                     deadline = time.monotonic() + self.flush_interval
-                batch.append(item)
+                batch.append(item.to_record() if isinstance(item, Pending) else item)
                 if len(batch) < self.batch_size and time.monotonic() < deadline:
                     continue
             self._write(batch)
@@ -184,7 +184,7 @@ class AuditWriter:
     # -- flushing and closing ----------------------------------------------------------------
 
     def _request(self, stop: bool, timeout: float) -> bool:
-        if self._pid != os.getpid() or not self._thread.is_alive():
+        if self._generation != _FORKS[0] or not self._thread.is_alive():
             return False
         control = _Control(stop)
         try:
@@ -212,6 +212,16 @@ class AuditWriter:
 
 
 _LIVE: weakref.WeakSet[AuditWriter] = weakref.WeakSet()
+#: How many times this process is a fork child (a counter, cheaper than os.getpid() on every record).
+_FORKS = [0]
+
+
+def _forked() -> None:
+    _FORKS[0] += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
 
 
 def _close_all(close: Callable[[AuditWriter], Any] = lambda writer: writer.close(timeout=10.0)) -> None:
