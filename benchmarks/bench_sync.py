@@ -53,21 +53,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _start_moto() -> tuple[subprocess.Popen[bytes], int]:
+    """moto's server on a free port; another port is tried when a busy machine takes the first one."""
+    for _ in range(5):
+        port = free_port()
+        with open(os.devnull, "wb") as quiet:
+            process = subprocess.Popen([shutil.which("moto_server") or "moto_server", "-H", "127.0.0.1", "-p",
+                                        str(port)], stdout=quiet, stderr=quiet)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process, port
+            time.sleep(0.1)
+        process.kill()
+        process.wait(10)
+    raise RuntimeError("moto_server did not start")
+
+
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
-    """moto's server CLI on a free loopback port, in a process of its own."""
-    port = free_port()
-    with open(os.devnull, "wb") as quiet:
-        process = subprocess.Popen([shutil.which("moto_server") or "moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                                   stdout=quiet, stderr=quiet)
+    """moto's server CLI on a loopback port, in a process of its own."""
+    process, port = _start_moto()
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-            if process.poll() is not None:
-                raise RuntimeError("moto_server exited at start")
-            time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

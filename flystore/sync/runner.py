@@ -93,7 +93,7 @@ class Runner:
             listing = listings[side]
             wanted = [listing[path] for path in paths if path in listing and listing[path].md5 is None]
             results = run_batches(hash_items, wanted, (endpoint,), transfers=self.options.transfers,
-                                  executor=self.options.executor)
+                                  executor=self.options.executor, small=True)
             for path, digest, error in results:
                 if digest is not None:
                     listing[path] = listing[path].with_md5(digest)

@@ -33,8 +33,11 @@ def run_batches(
     *,
     transfers: int,
     executor: concurrent.futures.Executor | None,
+    small: bool = False,
 ) -> Iterator[_Result]:
     """Yield ``work(batch, *arguments)``'s results for every batch of ``items``, as batches finish.
+
+    ``small`` says each item is quick (a cached hash), so the thread pool gets batches too.
 
     Raises:
         Exception: whatever the executor raises for a task that could not run at all.
@@ -44,7 +47,7 @@ def run_batches(
     own = executor is None
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=transfers, thread_name_prefix="flystore-sync") \
         if executor is None else executor
-    size = 1 if own else max(1, min(_MAX_BATCH, len(items) // (transfers * 4)))
+    size = 1 if own and not small else max(1, min(_MAX_BATCH, len(items) // (transfers * 4)))
     window = transfers * (2 if own else 4)
     pending: set[concurrent.futures.Future[list[_Result]]] = set()
     batches = _batches(items, size)
