@@ -33,6 +33,7 @@ from ...errors import (
     UnableToWriteFile,
 )
 from ..base import DecoratedBackend
+from .gate import CollectionGate
 from .store import RESERVED, STAGING, Pointer, VerifyingReader, blob_path, is_reserved
 
 __all__ = ["DeduplicatedBackend"]
@@ -90,6 +91,7 @@ class DeduplicatedBackend(DecoratedBackend):
     def __init__(self, inner: Backend, *, grace: float = 3600.0) -> None:
         super().__init__(inner)
         self.grace = grace
+        self.gate = CollectionGate()
         self.metadata_limit = inner.metadata_limit
         self.name = f"deduplicated({inner.name})"
 
@@ -199,8 +201,9 @@ class DeduplicatedBackend(DecoratedBackend):
     def write(self, path: str, data: bytes, options: WriteOptions) -> None:
         self._refuse_reserved(path, UnableToWriteFile)
         pointer = Pointer(hashlib.sha256(data).hexdigest(), len(data))
-        self._ensure_blob(pointer.digest, data)
-        self.inner.write(path, pointer.encode(), options)
+        with self.gate.writing():
+            self._ensure_blob(pointer.digest, data)
+            self.inner.write(path, pointer.encode(), options)
 
     def write_stream(self, path: str, stream: Readable, options: WriteOptions) -> None:
         self._refuse_reserved(path, UnableToWriteFile)
@@ -213,16 +216,17 @@ class DeduplicatedBackend(DecoratedBackend):
         try:
             self.inner.write_stream(staging, hashing, _PLAIN)
             pointer = Pointer(hashing.hash.hexdigest(), hashing.size)
-            # Replacing an existing blob with the same bytes is harmless and gives it a fresh time.
-            if self._fresh_enough(pointer.digest):
-                self.inner.delete(staging)
-            else:
-                self.inner.move(staging, pointer.blob, _PLAIN)
+            with self.gate.writing():
+                # Replacing an existing blob with the same bytes is harmless and gives it a fresh time.
+                if self._fresh_enough(pointer.digest):
+                    self.inner.delete(staging)
+                else:
+                    self.inner.move(staging, pointer.blob, _PLAIN)
+                self.inner.write(path, pointer.encode(), options)
         except BaseException:
             with contextlib.suppress(StorageError):  # the write's own error matters; collect_garbage cleans up
                 self.inner.delete(staging)
             raise
-        self.inner.write(path, pointer.encode(), options)
 
     def open_write(self, path: str, options: WriteOptions) -> BinaryIO | None:
         return None  # the disk streams through write_stream, which hashes
@@ -255,12 +259,14 @@ class DeduplicatedBackend(DecoratedBackend):
 
     def copy(self, source: str, destination: str, options: WriteOptions) -> None:
         # Copying the pointer copies the file: its metadata and visibility go with it, the content is shared.
-        self._check_pair(source, destination, UnableToCopyFile)
-        self.inner.copy(source, destination, options)
+        with self.gate.writing():
+            self._check_pair(source, destination, UnableToCopyFile)
+            self.inner.copy(source, destination, options)
 
     def move(self, source: str, destination: str, options: WriteOptions) -> None:
-        self._check_pair(source, destination, UnableToMoveFile)
-        self.inner.move(source, destination, options)
+        with self.gate.writing():
+            self._check_pair(source, destination, UnableToMoveFile)
+            self.inner.move(source, destination, options)
 
     def set_visibility(self, path: str, visibility: str) -> None:
         if is_reserved(path):

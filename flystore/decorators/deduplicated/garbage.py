@@ -137,35 +137,40 @@ def collect_garbage(backend: DeduplicatedBackend, grace: float | None = None) ->
     """Delete blobs no pointer names and staging leftovers, if written ``grace`` seconds before the start.
 
     The blobs are listed before the pointers are read, and only blobs already older than the
-    grace period at the start are candidates; each is stat'ed again just before it is deleted.
-    A writer reusing a blob older than half the grace period rewrites it first, so a write
-    that completes within ``grace / 2`` is never collected from under it.
+    grace period at the start are candidates; each is stat'ed again just before it is deleted,
+    while writers of this process wait (``CollectionGate``). A writer reusing a blob older than
+    half the grace period rewrites it first, so a write in another process that completes
+    within ``grace / 2`` is not collected from under it either.
 
     Raises:
         UnableToListContents: the disk underneath could not be listed.
         UnableToReadFile: a pointer could not be read (nothing is deleted then).
         UnableToDeleteFile: a blob could not be deleted (those before it are).
     """
-    grace = backend.grace if grace is None else grace
+    with backend.gate.collection:
+        return _collect(backend, backend.grace if grace is None else grace)
+
+
+def _collect(backend: DeduplicatedBackend, grace: float) -> GarbageReport:
     cutoff = datetime.now(timezone.utc) - timedelta(seconds=grace)
     listed = _blobs(backend)
     candidates = {digest: entry for digest, entry in listed.items() if _older(entry, cutoff)}
     references, _, _ = _references(backend)
     removed = freed = 0
     kept = sum(1 for digest in listed if digest not in references and digest not in candidates)
-    for digest, entry in candidates.items():
-        if digest in references:
-            continue
-        try:
-            again = backend.inner.stat(entry.path)
-        except FileNotFound:
-            continue
-        if not _older(again, cutoff):
-            kept += 1  # rewritten by a writer since the listing
-            continue
-        if backend.inner.delete(entry.path):
-            removed += 1
-            freed += again.size or 0
+    doomed = [entry for digest, entry in candidates.items() if digest not in references]
+    with backend.gate.deleting():
+        for entry in doomed:
+            try:
+                again = backend.inner.stat(entry.path)
+            except FileNotFound:
+                continue
+            if not _older(again, cutoff):
+                kept += 1  # rewritten by a writer since the listing
+                continue
+            if backend.inner.delete(entry.path):
+                removed += 1
+                freed += again.size or 0
     staging = 0
     for entry in _files(backend.inner.list_contents(STAGING, True), backend):
         if _older(entry, cutoff) and backend.inner.delete(entry.path):

@@ -88,6 +88,7 @@ class VerifyingReader(io.BufferedIOBase):
         self._path = path
         self._hash = hashlib.sha256()
         self._hashed = 0
+        self._verified = False
         self._position = 0
         self.size = pointer.size
 
@@ -132,13 +133,20 @@ class VerifyingReader(io.BufferedIOBase):
         data = b"".join(parts)
         if got < wanted:
             raise IntegrityError.at(self._path, "the content is shorter than its pointer says (truncated blob)")
-        if self._position == self._hashed and data:
+        if self._position == self._hashed and not self._verified:
             self._hash.update(data)
             self._hashed += len(data)
-            if self._hashed == self.size and self._hash.hexdigest() != self._pointer.digest:
-                raise IntegrityError.at(self._path, "the content does not match its SHA-256 (corrupt blob)")
+            if self._hashed == self.size:
+                self._verified = True
+                self._verify_end()
         self._position += len(data)
         return data
+
+    def _verify_end(self) -> None:
+        if self._hash.hexdigest() != self._pointer.digest:
+            raise IntegrityError.at(self._path, "the content does not match its SHA-256 (corrupt blob)")
+        if self._handle.read(1):
+            raise IntegrityError.at(self._path, "the content is longer than its pointer says (corrupt blob)")
 
     def read1(self, size: int = -1, /) -> bytes:
         return self.read(size if size >= 0 else 1024 * 1024)
