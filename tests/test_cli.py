@@ -198,7 +198,7 @@ def test_usage_counts_files_bytes_histogram_and_top_level_directories(run: Cli, 
 
 
 def test_usage_streams_the_listing_in_bounded_memory(tmp_path: Path) -> None:
-    """A driver listing 50,000 files lazily: usage holds per-directory totals, never the entries."""
+    """A driver listing 20,000 files lazily: usage holds per-directory totals, never the entries."""
     import tracemalloc
     from collections.abc import Iterator
     from datetime import datetime, timezone
@@ -207,7 +207,7 @@ def test_usage_streams_the_listing_in_bounded_memory(tmp_path: Path) -> None:
     from flystore.cli._usage import measure
     from flystore.drivers.memory import MemoryBackend
 
-    count = 50_000
+    count = 20_000
     when = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
     class HugeListing(MemoryBackend):
@@ -226,7 +226,7 @@ def test_usage_streams_the_listing_in_bounded_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert found.total.files == count
     assert sorted(found.directories) == [f"dir{number}" for number in range(7)]
-    assert peak < 1024 * 1024  # the 50,000 entries alone would take ~15 MiB
+    assert peak < 1024 * 1024  # the 20,000 entries alone would take ~7 MiB
 
 
 def test_disks_keeps_its_format_and_has_json(run: Cli) -> None:

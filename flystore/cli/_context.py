@@ -29,6 +29,7 @@ __all__ = [
     "Operand",
     "State",
     "as_command_failure",
+    "at_least",
     "disk_location",
     "echo_json",
     "fail",
@@ -72,6 +73,17 @@ def as_command_failure(error: StorageError | OSError) -> CommandFailed:
         return CommandFailed(str(error), exit_code_for(error))
     where = f" '{error.filename}'" if error.filename else ""
     return CommandFailed(f"local file{where}: {error.strerror or error}", exit_code_for(error))
+
+
+def at_least(minimum: float) -> Any:
+    """A click callback refusing numbers below ``minimum`` (a usage error, exit 2)."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+        if value is not None and value < minimum:
+            raise click.BadParameter(f"must be at least {minimum:g}, not {value:g}")
+        return value
+
+    return check
 
 
 def fail(message: str, exit_code: int = EXIT_FAILED) -> NoReturn:

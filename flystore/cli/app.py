@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 import click
 
+from .. import __version__
 from ..config import load_config_file
 from ..errors import StorageError
 from ..manager import StorageManager
@@ -138,7 +139,7 @@ class FlystoreGroup(click.Group):
     default=None,
     help="Force progress bars on or off (default: shown on a terminal).",
 )
-@click.version_option(package_name="flystore", message="flystore %(version)s")
+@click.version_option(version=__version__, prog_name="flystore", message="flystore %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, config_file: Path | None, debug: bool, progress: bool | None) -> None:
     """Work with the disks of your flystore configuration from the shell.

@@ -10,7 +10,7 @@ import click
 
 from ..config import Env
 from ..disk import FilesystemAdapter
-from ._context import State, disk_location, echo_json, format_size, get_state, missing, parse_operand
+from ._context import State, at_least, disk_location, echo_json, format_size, get_state, missing, parse_operand
 from ._usage import Usage, measure
 
 __all__ = ["demo", "disks", "info", "redacted", "usage"]
@@ -150,7 +150,7 @@ def _print_mapping(values: Mapping[str, Any], indent: str = "") -> None:
 @click.command(short_help="Count files and bytes per disk and directory.")
 @click.argument("targets", nargs=-1, metavar="[TARGET]...")
 @click.option("--all", "every_disk", is_flag=True, help="Measure every configured disk.")
-@click.option("--top", default=15, show_default=True, type=click.IntRange(min=1), help="Directories to show.")
+@click.option("--top", default=15, show_default=True, metavar="N", callback=at_least(1), help="Directories to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (every directory).")
 def usage(targets: tuple[str, ...], every_disk: bool, top: int, as_json: bool) -> None:
     """Count files and bytes under each TARGET (disk:// or disk://dir; default: the default disk),

@@ -16,6 +16,7 @@ from ._context import (
     EXIT_FAILED,
     EXIT_USAGE,
     State,
+    at_least,
     disk_location,
     echo_json,
     fail,
@@ -104,15 +105,17 @@ def _run_sync(state: State, source: str, destination: str, *, label: str, **opti
 @click.command(short_help="Make a directory match another one.")
 @click.argument("source")
 @click.argument("destination")
-@click.option("--mode", type=click.Choice(_MODES), default="copy", show_default=True,
-              help="copy: new and changed files; mirror: also delete extras (with --delete); "
-                   "two-way: both sides, conflicts kept side by side.")
+@click.option("--mode", type=click.Choice(_MODES), default="copy", show_default=True, metavar="MODE",
+              help="copy: new and changed files (a newer destination file is kept); mirror: make the destination "
+                   "equal; two-way: changes and deletions both ways, conflicts kept side by side; "
+                   "destination-to-source: copy, pulling.")
 @click.option("--checksum", is_flag=True, help="Compare contents (native hashes where the backend has them), "
                                                "not size and time.")
-@click.option("--delete", is_flag=True, help="Delete files missing from the source (mirror, two-way).")
+@click.option("--delete", is_flag=True, help="Also delete receiving files the sending side lacks.")
 @click.option("--include", multiple=True, metavar="GLOB", help="Only paths matching GLOB (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (repeatable).")
-@click.option("--transfers", default=8, show_default=True, type=click.IntRange(min=1), help="Files at once.")
+@click.option("--transfers", default=8, show_default=True, metavar="N", callback=at_least(1),
+              help="Files transferred at once.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def sync(source: str, destination: str, mode: str, checksum: bool, delete: bool, include: tuple[str, ...],
@@ -146,7 +149,7 @@ def snapshot_name(now: datetime | None = None) -> str:
 @click.command(short_help="Take a dated snapshot; keep the last N.")
 @click.argument("source")
 @click.argument("destination")
-@click.option("--keep", type=click.IntRange(min=1), default=None,
+@click.option("--keep", type=int, default=None, metavar="N", callback=at_least(1),
               help="Keep the newest N snapshots under DESTINATION; delete older ones after a good backup.")
 @click.option("--checksum", is_flag=True, help="Compare contents, not size and time (for a re-run).")
 @click.option("--dry-run", is_flag=True, help="Print the snapshot's plan and what retention would delete.")
