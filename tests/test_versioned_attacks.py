@@ -181,6 +181,7 @@ def test_a_failed_write_names_the_user_path_and_leaves_nothing(tmp_path: Path) -
     with pytest.raises(UnableToWriteFile) as caught:
         disk.put("blocked/report.txt", "content")
     assert caught.value.path == "blocked/report.txt" and caught.value.disk == "v"
+    assert STORE not in str(caught.value)
     assert disk.file_missing("blocked/report.txt")
     assert base.all_files() == [f"{STORE}/blocked"]
 

@@ -38,8 +38,14 @@ def test_versions_over_an_encrypted_disk_are_encrypted_too() -> None:
     # A record is bound to its own name: one swapped for another fails authentication.
     first, second = sorted(path for path in raw.all_files() if not path.endswith(".deleted"))[:2]
     raw.put(first, raw.get(second))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError) as caught:
         disk.get_version("plan.txt", first.rsplit("~", 1)[1])
+    assert caught.value.path == "plan.txt" and caught.value.disk == "v"
+    assert ".flystore-versions" not in str(caught.value)
+    swapped = first.rsplit("~", 1)[1]
+    with pytest.raises(IntegrityError) as caught, disk.read_stream_version("plan.txt", swapped) as stream:
+        stream.read()
+    assert caught.value.path == "plan.txt" and ".flystore-versions" not in str(caught.value)
 
 
 @pytest.fixture

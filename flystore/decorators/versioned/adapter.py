@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from ..._streams import DEFAULT_CHUNK_SIZE, ReadStream
 from ...disk import FilesystemAdapter, _raise_as
@@ -17,7 +18,7 @@ from ...errors import (
 )
 from ...paths import normalize
 from ..read_only import inherited_config
-from .backend import VersionedBackend
+from .backend import VersionedBackend, user_path
 from .layout import LayoutVersions
 from .version import Version, refuse_reserved
 
@@ -59,7 +60,8 @@ class VersionedFilesystemAdapter(FilesystemAdapter):
 
     def _run(self, error: type[StorageError], path: str, action: Callable[[], _T]) -> _T:
         try:
-            return action()
+            with user_path(path):
+                return action()
         except (StorageError, OSError) as failure:
             _raise_as(failure, error, self.name, path)
 
@@ -113,7 +115,8 @@ class VersionedFilesystemAdapter(FilesystemAdapter):
         def translate(error: Exception) -> BaseException:
             return UnableToReadFile.at(target, str(error), disk=self.name, cause=error)
 
-        return ReadStream(handle, chunk_size, on_error=translate, disk=self.name)
+        named = cast("BinaryIO", _NamedReader(handle, target))
+        return ReadStream(named, chunk_size, on_error=translate, disk=self.name)
 
     def restore_version(self, path: str, version_id: str) -> str:
         """Make a version's content current again; it becomes the newest version (older ones stay).
@@ -178,6 +181,32 @@ class VersionedFilesystemAdapter(FilesystemAdapter):
         target = normalize(path or "")
         refuse_reserved(target)
         return self._run(UnableToDeleteFile, target, lambda: self._versioned.store().prune(target, keep, cutoff))
+
+
+class _NamedReader(io.RawIOBase):
+    """A version's handle whose errors name the user's path (a record's name never leaves the disk)."""
+
+    def __init__(self, handle: BinaryIO, path: str) -> None:
+        super().__init__()
+        self._handle = handle
+        self._path = path
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1, /) -> bytes:
+        with user_path(self._path):
+            return self._handle.read(size)
+
+    def readinto(self, buffer: Any, /) -> int:
+        data = self.read(len(memoryview(buffer)))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._handle.close()
+        super().close()
 
 
 def _cutoff(older_than: datetime | timedelta | None) -> datetime | None:

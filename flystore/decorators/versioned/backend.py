@@ -10,6 +10,7 @@ shows it.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -30,7 +31,7 @@ from .layout import LayoutVersions
 from .native import NativeVersions, bucket_versioning, find_s3
 from .version import STORE_DIRECTORY, refuse_reserved
 
-__all__ = ["MODES", "VersionedBackend"]
+__all__ = ["MODES", "VersionedBackend", "user_path"]
 
 #: ``auto``: S3's versions where the bucket has them, else the layout; ``native``: S3's or an
 #: error; ``layout``: always the layout.
@@ -43,8 +44,11 @@ def _in_store(path: object) -> bool:
     return isinstance(path, str) and (path == STORE_DIRECTORY or path.startswith(STORE_DIRECTORY + "/"))
 
 
+_TREE_NAME = re.compile(re.escape(STORE_DIRECTORY) + r"(/[^'\"\s]*)?")
+
+
 @contextlib.contextmanager
-def _user_path(path: str) -> Iterator[None]:
+def user_path(path: str) -> Iterator[None]:
     """Errors about a record name the user's path instead: the tree's names never leave the disk."""
     try:
         yield
@@ -54,6 +58,9 @@ def _user_path(path: str) -> Iterator[None]:
         for attribute in ("source", "destination"):
             if _in_store(getattr(error, attribute, None)):
                 setattr(error, attribute, path)
+        if STORE_DIRECTORY in error.reason:
+            error.reason = _TREE_NAME.sub("its version record", error.reason)
+            error.args = (error.reason,)
         raise
 
 
@@ -181,7 +188,7 @@ class VersionedBackend(DecoratedBackend):
         if layout is None:
             self.inner.write(path, data, options)
             return
-        with _user_path(path):
+        with user_path(path):
             layout.write(path, data, options)
 
     def write_stream(self, path: str, stream: Readable, options: WriteOptions) -> None:
@@ -190,7 +197,7 @@ class VersionedBackend(DecoratedBackend):
         if layout is None:
             self.inner.write_stream(path, stream, options)
             return
-        with _user_path(path):
+        with user_path(path):
             layout.write_stream(path, stream, options)
 
     def open_write(self, path: str, options: WriteOptions) -> BinaryIO | None:
@@ -204,7 +211,7 @@ class VersionedBackend(DecoratedBackend):
         layout = self._layout_for(UnableToDeleteFile, path)
         if layout is None:
             return self.inner.delete(path)
-        with _user_path(path):
+        with user_path(path):
             return layout.delete(path)
 
     def create_directory(self, path: str, options: WriteOptions) -> None:
@@ -216,7 +223,7 @@ class VersionedBackend(DecoratedBackend):
         layout = self._layout_for(UnableToDeleteDirectory, path)
         if layout is None:
             return self.inner.delete_directory(path)
-        with _user_path(path):
+        with user_path(path):
             return layout.delete_directory(path)
 
     def copy(self, source: str, destination: str, options: WriteOptions) -> None:
@@ -226,7 +233,7 @@ class VersionedBackend(DecoratedBackend):
         if layout is None:
             self.inner.copy(source, destination, options)
             return
-        with _user_path(destination):
+        with user_path(destination):
             layout.copy(source, destination, options)
 
     def move(self, source: str, destination: str, options: WriteOptions) -> None:
@@ -236,7 +243,7 @@ class VersionedBackend(DecoratedBackend):
         if layout is None:
             self.inner.move(source, destination, options)
             return
-        with _user_path(destination):
+        with user_path(destination):
             layout.move(source, destination, options)
 
     def set_visibility(self, path: str, visibility: str) -> None:
