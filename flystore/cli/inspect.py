@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -186,7 +187,8 @@ def _print_usage(found: Usage, top: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False, soft_wrap=True)
+    # Off a terminal (a pipe, a log) rich would wrap at 80 columns; keep each row on one line.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 400)
     where = f"{found.disk}://{found.path}"
     console.print(f"[bold]{where}[/bold]: {found.total.files} files, {format_size(found.total.bytes)}")
     summary = found.to_dict()

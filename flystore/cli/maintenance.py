@@ -28,7 +28,7 @@ __all__ = ["cleanup", "link", "test"]
 @click.command(short_help="Check every disk: write, read, list, delete.")
 @click.argument("names", nargs=-1, metavar="[DISK]...")
 @click.option("--timeout", default=30.0, show_default=True, metavar="SECONDS", callback=at_least(0.1),
-              help="Seconds to wait for each disk.")
+              help="Seconds to wait for the disks (probed at once).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: per disk, each step's result and latency.")
 def test(names: tuple[str, ...], timeout: float, as_json: bool) -> None:
     """Write, read back, list and delete a probe file on each DISK (default: every configured disk),
