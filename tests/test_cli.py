@@ -250,6 +250,13 @@ def test_put_get_round_trip_keeping_names_and_streams_from_stdin(run: Cli, manag
     downloads.mkdir()
     assert run("get", "local://reports/report.pdf", str(downloads)).exit_code == 0
     assert (downloads / "report.pdf").read_bytes() == b"%PDF-1.7 report"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (downloads / "report.pdf").stat().st_mode & 0o777 == 0o666 & ~umask  # a new file: the umask's mode
+    (downloads / "report.pdf").chmod(0o600)
+    assert run("get", "local://reports/report.pdf", str(downloads / "report.pdf")).exit_code == 0
+    assert (downloads / "report.pdf").stat().st_mode & 0o777 == 0o600  # a replaced file keeps its mode
+    assert os.listdir(downloads) == ["report.pdf"]
     assert run("get", "mem://in/stdin.bin", "-").stdout_bytes == b"from stdin"
     assert run("put", "local://reports/report.pdf", "mem://x").exit_code == 2  # put takes a local file
     assert run("get", str(source), "x").exit_code == 2  # get takes a disk location

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import tempfile
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, cast
@@ -106,13 +106,16 @@ def _local_chunks(path: str) -> Iterator[bytes]:
 def write_local_atomically(target: str, chunks: Iterable[bytes]) -> int:
     """Write ``chunks`` to the local file ``target`` through a temporary file renamed over it.
 
-    An existing file keeps its permissions; a new one gets the umask's. Returns the bytes written.
+    An existing file keeps its permissions; a new one gets the umask's (the kernel applies
+    it; the process umask is never changed, which other threads would see). Returns the
+    bytes written.
 
     Raises:
         OSError: the write failed; ``target`` is untouched and no temporary file remains.
     """
     directory = os.path.dirname(os.path.abspath(target))
-    descriptor, temporary = tempfile.mkstemp(prefix=".flystore-", suffix=".part", dir=directory)
+    temporary = os.path.join(directory, f".flystore-{uuid.uuid4().hex}.part")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
     written = 0
     try:
         with os.fdopen(descriptor, "wb") as out:
@@ -121,13 +124,8 @@ def write_local_atomically(target: str, chunks: Iterable[bytes]) -> int:
                 written += len(chunk)
             out.flush()
             os.fsync(out.fileno())
-        try:
-            mode = os.stat(target).st_mode & 0o7777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(temporary, mode)
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(temporary, os.stat(target).st_mode & 0o7777)
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
