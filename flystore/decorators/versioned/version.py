@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from ...errors import PathTraversalDetected
 
@@ -60,6 +60,7 @@ class Version:
     is_latest: bool = False
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _clock = threading.Lock()
 _last_micros = 0
 
@@ -73,14 +74,15 @@ def new_version_id(at: datetime | None = None) -> str:
     """
     global _last_micros
     if at is not None:
-        micros = int(at.timestamp() * 1_000_000)
+        micros = (at - _EPOCH) // timedelta(microseconds=1)  # exact, unlike a float timestamp
     else:
         with _clock:
             micros = max(time.time_ns() // 1000, _last_micros + 1)
             _last_micros = micros
     seconds, fraction = divmod(micros, 1_000_000)
-    moment = datetime.fromtimestamp(seconds, timezone.utc)
-    return f"{moment.strftime(_STAMP_FORMAT)}.{fraction:06d}Z-{secrets.token_hex(8)}"
+    moment = time.gmtime(seconds)
+    return (f"{moment.tm_year:04d}{moment.tm_mon:02d}{moment.tm_mday:02d}T{moment.tm_hour:02d}{moment.tm_min:02d}"
+            f"{moment.tm_sec:02d}.{fraction:06d}Z-{secrets.token_hex(8)}")
 
 
 def is_layout_id(version_id: object) -> bool:
