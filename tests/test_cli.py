@@ -427,6 +427,7 @@ def test_cleanup_deletes_only_files_older_than_the_cutoff(run: Cli, manager: Sto
     done = json.loads(run("cleanup", "--disk", "local", "--days", "30", "--path", "old", "--json").stdout)
     assert done["deleted"] == ["old/a.log", "old/b.log"] and done["bytes"] == 20 and done["errors"] == {}
     assert local.all_files() == ["keep/old.log", "new.log"]
+    assert run("cleanup", "--days", "0", "--path", "../..").exit_code == 2
     refused = run("cleanup", "--disk", "ro", "--days", "30")
     assert refused.exit_code == 1 and "keep/old.log" in refused.stderr
     assert local.all_files() == ["keep/old.log", "new.log"]

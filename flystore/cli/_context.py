@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import os
 import re
@@ -206,9 +205,6 @@ def _example_disk(state: State) -> str:
         return "local"
 
 
-_local_names = itertools.count(1)
-
-
 @contextlib.contextmanager
 def local_directory_operand(state: State, text: str, *, must_exist: bool) -> Iterator[str]:
     """A ``disk://path`` operand for ``text``: itself, or a local directory as a disk for this command only.
@@ -228,10 +224,10 @@ def local_directory_operand(state: State, text: str, *, must_exist: bool) -> Ite
     if must_exist and not os.path.isdir(root):
         fail(f"local directory {text!r} does not exist", EXIT_NOT_FOUND)
     manager = state.manager
-    number = next(_local_names)
-    name = "local-dir" if number == 1 else f"local-dir-{number}"
+    name, number = "local-dir", 1
     while name in manager.disk_names():
-        name = f"local-dir-{next(_local_names)}"
+        number += 1
+        name = f"local-dir-{number}"
     manager.configure_disk(name, "local", root=root)
     try:
         yield f"{name}://"
