@@ -246,7 +246,9 @@ class StorageManager:
         return any(other is disk for other in self._disks.values())
 
     def _close_all(self) -> None:
-        for disk in self._disks.values():
+        # Newest first: a decorator disk is cached after the disks it builds on, so it closes (and flushes,
+        # like an audited disk's trail) while they are still open.
+        for disk in reversed(list(self._disks.values())):
             with contextlib.suppress(StorageError, OSError):
                 disk.close()
         self._disks.clear()

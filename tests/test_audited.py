@@ -336,6 +336,27 @@ def test_close_writes_what_is_queued_and_later_records_are_dropped() -> None:
     disk.close()  # twice is fine
 
 
+def test_reconfiguring_the_manager_flushes_to_a_remote_trail_before_closing_it(azure_connection_string: str) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    container = f"fly-{uuid.uuid4().hex[:16]}"
+    manager = StorageManager({"disks": {
+        "files": {"driver": "memory"},
+        "trail": {"driver": "azure", "connection_string": azure_connection_string, "container": container,
+                  "create_container": True},  # a closed azure disk stays closed: the order matters
+        "a": {"driver": "audited", "disk": "files", "trail": "trail", "flush_interval": 3600.0},
+    }})
+    manager.disk("a").put("last.txt", "x")
+    manager.configure({"disks": {"files": {"driver": "memory"}}})  # closes the audited disk, then its trail
+    with BlobServiceClient.from_connection_string(azure_connection_string) as service:
+        blobs = service.get_container_client(container)
+        try:
+            (blob,) = list(blobs.list_blobs())
+            assert json.loads(blobs.download_blob(blob.name).readall())["path"] == "last.txt"
+        finally:
+            blobs.delete_container()
+
+
 def test_records_are_written_at_interpreter_exit(tmp_path: Path) -> None:
     script = f"""
 from flystore import StorageManager
