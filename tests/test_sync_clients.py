@@ -28,13 +28,21 @@ class TestTheDiskAdapter(StorageClientTestSuite):
 # -- a client a user might have written for the seed's engine: folders on a plain directory ----------------
 
 
+def _md5_of(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 class FolderEntry:
     def __init__(self, root: Path, path: Path) -> None:
         self.path = path
         self.id = int(hashlib.sha1(str(path.relative_to(root)).encode()).hexdigest()[:12], 16)
         self.type = "folder" if path.is_dir() else "file"
         self.file_size = 0 if path.is_dir() else path.stat().st_size
-        self.hash = "" if path.is_dir() else hashlib.md5(path.read_bytes()).hexdigest()
+        self.hash = "" if path.is_dir() else _md5_of(path)
         self.name = path.name
         self.updated_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat()
 
@@ -143,3 +151,39 @@ def test_a_failing_client_fails_only_its_files(tmp_path: Path) -> None:
     report = engine.sync_pair(SyncPair(str(source), "in"))
     assert report.copied == ["good.txt"] and "ConnectionError: the service hung up" in report.errors["bad.txt"]
     assert os.listdir(tmp_path / "storage" / "in") == ["good.txt"]
+
+
+def test_a_two_way_sync_keeps_its_state_through_a_storage_client(tmp_path: Path) -> None:
+    client = FolderClient(tmp_path / "storage")
+    engine = SyncEngine(client, lambda made, _: FolderEntries(made))
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "mine.txt").write_bytes(b"m")
+    (tmp_path / "storage" / "shared").mkdir()
+    (tmp_path / "storage" / "shared" / "theirs.txt").write_bytes(b"t")
+    first = engine.sync_pair(SyncPair(str(local), "shared", mode="two_way"))
+    assert sorted(first.copied) == ["mine.txt", "theirs.txt"]
+    assert [path.name for path in (tmp_path / "storage" / "shared" / ".flystore-sync").iterdir()]
+    (tmp_path / "storage" / "shared" / "theirs.txt").unlink()
+    second = engine.sync_pair(SyncPair(str(local), "shared", mode="two_way"))
+    assert second.deleted == ["theirs.txt"] and sorted(os.listdir(local)) == ["mine.txt"]
+
+
+def test_large_files_stream_through_a_client_in_bounded_memory(tmp_path: Path) -> None:
+    from tests.test_streaming_memory import MiB, traced
+
+    source = tmp_path / "big"
+    source.mkdir()
+    with open(source / "big.bin", "wb") as handle:
+        for _ in range(20):
+            handle.write(os.urandom(MiB))
+    client = FolderClient(tmp_path / "storage")
+    engine = SyncEngine(client, lambda made, _: FolderEntries(made), compare="checksum")
+    with traced() as peak:
+        report = engine.sync_pair(SyncPair(str(source), "in"))
+    assert report.copied == ["big.bin"] and report.bytes == 20 * MiB
+    assert peak.bytes < 6 * MiB, f"copying a 20 MiB file held {peak}"
+    with traced() as peak:
+        back = engine.sync_pair(SyncPair(str(tmp_path / "back"), "in", mode="destination_to_source"))
+    assert back.copied == ["big.bin"] and peak.bytes < 6 * MiB, f"pulling it back held {peak}"
+    assert (tmp_path / "back" / "big.bin").read_bytes() == (source / "big.bin").read_bytes()

@@ -190,3 +190,45 @@ def test_conflict_names_keep_the_extension_and_dot_files() -> None:
     assert conflict_name("a/report.txt", moment) == "a/report.conflict-20251202T002500Z.txt"
     assert conflict_name("Makefile", moment) == "Makefile.conflict-20251202T002500Z"
     assert conflict_name("cfg/.env", moment) == "cfg/.env.conflict-20251202T002500Z"
+
+
+def test_an_interrupted_two_way_sync_resumes_and_carries_later_deletions() -> None:
+    from flystore.sync import SyncEngine, SyncMode, SyncPair
+    from tests.test_sync import FailingWrites
+
+    manager = StorageManager({"disks": {"left": {"driver": "memory"}, "right": {"driver": "memory"}}})
+    left, right = manager.disk("left"), manager.disk("right")
+    for number in range(8):
+        left.put(f"docs/l{number}.txt", f"left {number}".encode())
+    engine = SyncEngine(manager=manager, transfers=3)
+    flaky = FilesystemAdapter(FailingWrites(right.backend, frozenset({"docs/l5.txt", "docs/l6.txt"})), name="right")
+    broken = engine.sync_pair(SyncPair("docs", "docs", left, flaky, mode=SyncMode.TWO_WAY))
+    assert sorted(broken.errors) == ["l5.txt", "l6.txt"] and len(broken.copied) == 6
+    left.delete("docs/l0.txt")  # deleted after it was synced: the state knows it
+    resumed = engine.sync_pair(SyncPair("docs", "docs", left, right, mode=SyncMode.TWO_WAY))
+    assert resumed.ok and resumed.conflicts == [] and resumed.deleted == ["l0.txt"]
+    assert sorted(resumed.copied) == ["l5.txt", "l6.txt"]
+    assert set(user_files(left)) == set(user_files(right)) == {f"l{number}.txt" for number in range(1, 8)}
+
+
+def test_a_two_way_sync_whose_state_could_not_be_written_deletes_nothing_next_time() -> None:
+    from flystore.sync import SyncEngine, SyncMode, SyncPair
+    from tests.test_sync import FailingWrites
+
+    manager = StorageManager({"disks": {"left": {"driver": "memory"}, "right": {"driver": "memory"}}})
+    left, right = manager.disk("left"), manager.disk("right")
+    for number in range(6):
+        left.put(f"docs/l{number}.txt", f"left {number}".encode())
+    engine = SyncEngine(manager=manager, transfers=1)
+    dying = FilesystemAdapter(FailingWrites(right.backend, budget=6), name="right")  # the state write fails
+    broken = engine.sync_pair(SyncPair("docs", "docs", left, dying, mode=SyncMode.TWO_WAY))
+    assert len(broken.copied) == 6 and list(broken.errors) == [broken_state(right)]
+    right.delete("docs/l0.txt")
+    resumed = engine.sync_pair(SyncPair("docs", "docs", left, right, mode=SyncMode.TWO_WAY))
+    assert resumed.deleted == [] and resumed.copied == ["l0.txt"]  # the safe first-sync rule: it comes back
+
+
+def broken_state(disk: FilesystemAdapter) -> str:
+    from flystore.sync.state import state_path
+
+    return state_path("left://docs", "right://docs")

@@ -52,6 +52,7 @@ class DiskStorageClient:
     def __init__(self, disk: FilesystemAdapter) -> None:
         self.disk = disk
         self._paths: dict[int, str] = {}
+        self._by_hash: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def _remember(self, path: str) -> int:
@@ -72,6 +73,9 @@ class DiskStorageClient:
         """The entry of a listed file."""
         checksum = attributes.checksum
         modified = attributes.last_modified
+        if checksum and checksum.startswith("md5:"):
+            with self._lock:
+                self._by_hash[checksum[4:]] = attributes.path
         return DiskFileEntry(
             self._remember(attributes.path),
             "file",
@@ -120,6 +124,10 @@ class DiskStorageClient:
         return Path(output_path)
 
     def _by_md5(self, digest: str) -> str:
+        with self._lock:
+            known = self._by_hash.get(digest)
+        if known is not None and self.disk.file_exists(known) and self.disk.stat(known).checksum == f"md5:{digest}":
+            return known  # still that content
         for entry in self.disk.list("", recursive=True):
             if isinstance(entry, FileAttributes) and entry.checksum == f"md5:{digest}":
                 return entry.path
