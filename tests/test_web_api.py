@@ -269,6 +269,13 @@ def test_uploads_pass_the_upload_rules_and_a_refusal_leaves_nothing(manager: Sto
         ("polyglot.png", png() + b"<script>alert(1)</script>", 400, "malicious_content"),
         ("big.bin", b"\0" * 2048, 413, "too_large"),
     ]
+    streamed = client.post(  # no Content-Length: the limit is enforced while the body streams in
+        "/api/upload",
+        params={"disk": "local", "folder": "in", "name": "chunked.bin"},
+        headers=CSRF,
+        content=iter([b"\0" * 700, b"\0" * 700]),
+    )
+    assert streamed.status_code == 413 and streamed.json()["detail"]["reason"] == "too_large"
     for name, data, status, reason in refused:
         answer = upload(client, name, data, folder="in")
         assert (answer.status_code, answer.json()["detail"]["reason"]) == (status, reason), name

@@ -95,6 +95,17 @@ def test_bad_options_are_usage_errors_before_anything_listens(tmp_path: Path) ->
     assert busy.exit_code == 1 and "cannot listen on 127.0.0.1" in busy.output
 
 
+def test_the_server_socket_is_tcp_so_that_nagle_is_turned_off() -> None:
+    # asyncio sets TCP_NODELAY only on sockets whose proto says TCP; without it each answer waited ~40 ms.
+    from flystore.web.server import WebServer
+
+    server = WebServer(lambda scope, receive, send: None, port=0)
+    try:
+        assert server.socket.proto == socket.IPPROTO_TCP and server.port > 0
+    finally:
+        server.socket.close()
+
+
 def test_what_counts_as_loopback_and_how_hosts_go_into_urls() -> None:
     assert all(is_loopback(host) for host in ("127.0.0.1", "127.3.4.5", "localhost", "::1", "[::1]"))
     assert not any(is_loopback(host) for host in ("0.0.0.0", "192.168.1.2", "::", "example.com"))

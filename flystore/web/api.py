@@ -181,6 +181,10 @@ def api_router(
         found, clean_folder = await target(request, disk, folder, None)
         path = normalize(join(clean_folder, clean_name))
         await check(request, disk, path, "upload")  # the file's own path: what the hook judges
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > uploads.max_file_size:  # refused before a byte is read
+            message = f"the file has {declared} bytes; uploads may have at most {uploads.max_file_size}"
+            raise HTTPException(413, {"reason": "too_large", "message": message})
         if not overwrite and await call(found, found.exists, path):
             raise HTTPException(409, {"reason": "exists", "message": f"{path!r} already exists on disk {disk!r}"})
         handler = UploadHandler(
