@@ -281,6 +281,27 @@ def test_cp_and_mv_across_disks_local_and_back(run: Cli, manager: StorageManager
     assert run("cp", "local://none.bin", "mem://x").exit_code == 3
 
 
+def test_transfers_stream_in_bounded_memory(run: Cli, manager: StorageManager, tmp_path: Path) -> None:
+    import tracemalloc
+
+    size = 32 * 1024 * 1024
+    source = tmp_path / "big.bin"
+    with source.open("wb") as out:
+        for _ in range(size // (1024 * 1024)):
+            out.write(os.urandom(1024 * 1024))
+    peaks = {}
+    for step in (("put", str(source), "local://big.bin"), ("cp", "local://big.bin", "other://big.bin"),
+                 ("get", "other://big.bin", str(tmp_path / "back.bin"))):
+        tracemalloc.start()
+        try:
+            assert run(*step).exit_code == 0
+            peaks[step[0]] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert (tmp_path / "back.bin").stat().st_size == size
+    assert max(peaks.values()) < 8 * 1024 * 1024, peaks  # a couple of 1 MiB chunks, never the 32 MiB file
+
+
 def test_dry_runs_change_nothing(run: Cli, manager: StorageManager, tmp_path: Path) -> None:
     local = manager.disk("local")
     local.put("keep/a.txt", "a")
