@@ -239,14 +239,14 @@ class Tenants:
                 _limit(chosen["max_files"], "tenants.max_files", tenant))
 
 
-_TENANTS: weakref.WeakKeyDictionary[Any, Tenants] = weakref.WeakKeyDictionary()
 _TENANTS_LOCK = threading.Lock()
 
 
 def tenants_of(manager: StorageManager) -> Tenants:
-    """The tenants of ``manager`` (made on first use)."""
+    """The tenants of ``manager`` (made on first use, kept on the manager so they live and die with it)."""
     with _TENANTS_LOCK:
-        found = _TENANTS.get(manager)
-        if found is None:
-            found = _TENANTS[manager] = Tenants(manager)
+        found = vars(manager).get("_tenants")
+        if not isinstance(found, Tenants):
+            found = Tenants(manager)
+            vars(manager)["_tenants"] = found
         return found
