@@ -195,6 +195,9 @@ def test_usage_counts_files_bytes_histogram_and_top_level_directories(run: Cli, 
     text = run("usage", "mem://").stdout
     assert "mem://: 4 files, 21.5 KiB" in text and "photos" in text
     assert run("usage", "mem://nowhere").exit_code == 3
+    partly = run("usage", "mem://nowhere", "mem://docs", "--json")  # a failing target hides no other
+    assert partly.exit_code == 3 and "nowhere" in one_error_line(partly)
+    assert [(found["path"], found["files"]) for found in json.loads(partly.stdout)] == [("docs", 1)]
 
 
 def test_usage_streams_the_listing_in_bounded_memory(tmp_path: Path) -> None:

@@ -10,8 +10,19 @@ from typing import Any
 import click
 
 from ..config import Env
-from ..disk import FilesystemAdapter
-from ._context import State, at_least, disk_location, echo_json, format_size, get_state, missing, parse_operand
+from ..errors import StorageError
+from ._context import (
+    CommandFailed,
+    State,
+    as_command_failure,
+    at_least,
+    disk_location,
+    echo_json,
+    format_size,
+    get_state,
+    missing,
+    parse_operand,
+)
 from ._usage import Usage, measure
 
 __all__ = ["demo", "disks", "info", "redacted", "usage"]
@@ -169,18 +180,32 @@ def usage(targets: tuple[str, ...], every_disk: bool, top: int, as_json: bool) -
         targets = tuple(f"{name}://" for name in state.manager.disk_names())
     elif not targets:
         targets = (f"{state.manager.default_disk_name}://",)
-    locations: list[tuple[FilesystemAdapter, str]] = [disk_location(state, target) for target in targets]
     measured: list[Usage] = []
-    for disk, path in locations:
+    first_failure = 0
+    for target in targets:  # one failing disk (an extra missing, a server down) does not hide the others
+        try:
+            measured.append(_measure(state, target))
+        except CommandFailed as failure:
+            click.echo(f"Error: {failure.message}", err=True)
+            first_failure = first_failure or failure.exit_code
+    if as_json:
+        echo_json([found.to_dict() for found in measured])
+    else:
+        for found in measured:
+            _print_usage(found, top)
+    if first_failure:
+        click.get_current_context().exit(first_failure)
+
+
+def _measure(state: State, target: str) -> Usage:
+    disk, path = disk_location(state, target)
+    try:
         found = measure(disk, path)
         if found.total.files == 0 and path and not disk.directory_exists(path):
             missing(disk, path, "no directory exists at this path")
-        measured.append(found)
-    if as_json:
-        echo_json([found.to_dict() for found in measured])
-        return
-    for found in measured:
-        _print_usage(found, top)
+    except StorageError as error:
+        raise as_command_failure(error) from error
+    return found
 
 
 def _print_usage(found: Usage, top: int) -> None:
