@@ -19,10 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from flystore import FilesystemAdapter, Storage, StorageManager
+from flystore import Backend, FilesystemAdapter, Storage, StorageManager
 from flystore.decorators.audited import AuditedFilesystemAdapter, TrailFilter, acting_as, current_actor, read_trail
 from flystore.decorators.audited.record import batch_files, encode, make_record
-from flystore.errors import FileNotFound, InvalidConfiguration, ReadOnlyDisk
+from flystore.errors import FileNotFound, InvalidConfiguration, ReadOnlyDisk, UnableToWriteFile
 from flystore.testing import DiskContract
 from tests.drivers.test_s3 import CREDENTIALS, raw_client, remove_bucket
 
@@ -257,6 +257,55 @@ def test_an_s3_presigned_url_signature_never_reaches_the_trail(s3_endpoint: str)
         disk.close()
         remove_bucket(raw_client(s3_endpoint), bucket)
         manager.disk("s3").close()
+
+
+def test_hostile_paths_and_actors_cannot_forge_fields_or_lines(docs: AuditedFilesystemAdapter) -> None:
+    manager = docs.manager
+    assert isinstance(manager, StorageManager)
+    forged_path = 'x","actor":"admin","outcome":"ok'
+    with acting_as('mallory","actor":"admin'), pytest.raises(FileNotFound):
+        docs.get(forged_path)
+    with acting_as("eve\n{\"actor\": \"admin\"}\u2028{\"actor\": \"root\"}\u2029"):
+        docs.put("line\u2028break\u2029.txt", "x")
+    docs.flush()
+    trail = records(docs)
+    text = "".join(manager.disk("trail").get(path).decode() for path in manager.disk("trail").all_files())
+    lines = text.splitlines()  # str.splitlines breaks on U+2028/2029 too: none may be left raw
+    assert len(lines) == len(trail) and all(isinstance(json.loads(line), dict) for line in lines)
+    assert not any(json.loads(line)["actor"] in ("admin", "root") for line in lines)
+    assert {record["actor"] for record in trail} == {'mallory","actor":"admin',
+                                                     "eve\n{\"actor\": \"admin\"}\u2028{\"actor\": \"root\"}\u2029"}
+    assert {record["path"] for record in trail} >= {forged_path, "line\u2028break\u2029.txt"}
+
+
+class _LeakyBackend(Backend):
+    """A driver whose errors carry a secret in their message (as some SDK errors quote a token)."""
+
+    def write(self, path: str, data: bytes, options: Any) -> None:
+        raise UnableToWriteFile.at(path, "signature=SECRET-IN-MESSAGE rejected")
+
+    def file_exists(self, path: str) -> bool:
+        return False
+
+    def directory_exists(self, path: str) -> bool:
+        return False
+
+
+def test_error_messages_never_reach_the_trail_only_their_class() -> None:
+    manager = StorageManager({"disks": {
+        "leaky": {"driver": "leaky"},
+        "trail": {"driver": "memory"},
+        "a": {"driver": "audited", "disk": "leaky", "trail": "trail"},
+    }})
+    manager.extend("leaky", lambda options, manager: _LeakyBackend())
+    disk = manager.disk("a")
+    assert isinstance(disk, AuditedFilesystemAdapter)
+    with pytest.raises(UnableToWriteFile, match="SECRET-IN-MESSAGE"):
+        disk.put("x.txt", "data")
+    disk.flush()
+    raw = b"".join(manager.disk("trail").get(path) for path in manager.disk("trail").all_files())
+    assert b'"outcome":"UnableToWriteFile"' in raw and b"SECRET" not in raw
+    disk.close()
 
 
 # -- never blocking, flushing --------------------------------------------------------------------------

@@ -114,8 +114,14 @@ class Pending(NamedTuple):
 
 
 def encode(records: Iterable[AuditRecord]) -> bytes:
-    """JSON lines, one record a line, UTF-8."""
-    return "".join(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n" for record in records).encode()
+    """JSON lines, one record a line, UTF-8.
+
+    JSON escapes newlines inside strings; U+2028 and U+2029, which JSON leaves raw but
+    many line readers split on, are escaped too, so a path or actor can never start a line.
+    """
+    lines = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) for record in records)
+    return "".join(line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n"
+                   for line in lines).encode()
 
 
 def batch_files(prefix: str, records: list[AuditRecord]) -> Iterator[tuple[str, list[AuditRecord]]]:
