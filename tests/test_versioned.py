@@ -36,25 +36,28 @@ def versioned_bucket(s3_endpoint: str) -> Iterator[str]:
     client.close()
 
 
-def _config(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, Any]:
-    if kind == "memory":
-        return {"driver": "memory"}
-    if kind == "local":
-        return {"driver": "local", "root": str(tmp_path / "root")}
-    bucket = request.getfixturevalue("versioned_bucket")
-    endpoint = request.getfixturevalue("s3_endpoint")
-    return {"driver": "s3", "bucket": bucket, "prefix": uuid.uuid4().hex, "endpoint": endpoint, **CREDENTIALS}
+@pytest.fixture(scope="module")
+def s3(s3_endpoint: str, versioned_bucket: str) -> Iterator[StorageManager]:
+    """One S3 client for the module; each test scopes it to a fresh prefix (seen through to the bucket)."""
+    manager = StorageManager({"disks": {"s3": {"driver": "s3", "bucket": versioned_bucket,
+                                               "endpoint": s3_endpoint, **CREDENTIALS}}})
+    yield manager
+    manager.disk("s3").close()
 
 
 @pytest.fixture(params=KINDS)
 def disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VersionedFilesystemAdapter]:
-    manager = StorageManager({"disks": {"base": _config(request.param, tmp_path, request),
-                                        "v": {"driver": "versioned", "disk": "base"}}})
-    versioned = manager.disk("v")
-    assert isinstance(versioned, VersionedFilesystemAdapter)
+    if request.param == "s3":
+        s3: StorageManager = request.getfixturevalue("s3")
+        versioned = VersionedFilesystemAdapter(s3.build({"driver": "scoped", "disk": "s3",
+                                                         "prefix": uuid.uuid4().hex}), name="v")
+    else:
+        base = {"driver": "memory"} if request.param == "memory" else {"driver": "local", "root": str(tmp_path)}
+        built = StorageManager({"disks": {"base": base, "v": {"driver": "versioned", "disk": "base"}}}).disk("v")
+        assert isinstance(built, VersionedFilesystemAdapter)
+        versioned = built
     assert versioned.versioning == ("s3" if request.param == "s3" else "layout")
     yield versioned
-    versioned.close()
 
 
 def _contents(disk: VersionedFilesystemAdapter, path: str) -> list[bytes | None]:

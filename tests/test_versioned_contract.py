@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from flystore import FilesystemAdapter, StorageManager
+from flystore import FilesystemAdapter, StorageManager, VersionedFilesystemAdapter
 from flystore.testing import DiskContract
 from tests.drivers.test_s3 import CREDENTIALS, raw_client
 from tests.versioned_support import remove_versioned_bucket
@@ -34,6 +34,8 @@ class TestVersionedLocalDisk(DiskContract):
 
 class TestScopedOverVersionedOverEncryptedMemory(DiskContract):
     """scoped(versioned(encrypted(memory))): the layout nests under and over other decorators."""
+
+    stateful_examples = 6
 
     @pytest.fixture
     def disk(self) -> Iterator[FilesystemAdapter]:
@@ -60,13 +62,18 @@ class TestVersionedNativeS3Disk(DiskContract):
         remove_versioned_bucket(client, name)
         client.close()
 
+    @pytest.fixture(scope="class")
+    def s3(self, s3_endpoint: str, bucket: str) -> Iterator[StorageManager]:
+        # One S3 client for the class; each test gets a fresh prefix through a scoped layer,
+        # which the versioned disk looks through to the bucket's own versions.
+        manager = StorageManager({"disks": {"s3": {"driver": "s3", "bucket": bucket, "endpoint": s3_endpoint,
+                                                   **CREDENTIALS}}})
+        yield manager
+        manager.disk("s3").close()
+
     @pytest.fixture
-    def disk(self, s3_endpoint: str, bucket: str) -> Iterator[FilesystemAdapter]:
-        manager = StorageManager({"disks": {
-            "s3": {"driver": "s3", "bucket": bucket, "prefix": uuid.uuid4().hex, "endpoint": s3_endpoint,
-                   **CREDENTIALS},
-            "v": {"driver": "versioned", "disk": "s3", "mode": "native"},
-        }})
-        disk = manager.disk("v")
+    def disk(self, s3: StorageManager) -> Iterator[FilesystemAdapter]:
+        scoped = s3.build({"driver": "scoped", "disk": "s3", "prefix": uuid.uuid4().hex})
+        disk = VersionedFilesystemAdapter(scoped, mode="native", name="v")
+        assert disk.versioning == "s3"
         yield disk
-        disk.close()
