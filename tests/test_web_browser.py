@@ -121,6 +121,27 @@ def test_a_person_uploads_previews_downloads_links_renames_and_deletes(
     assert disk.get("stripes.png") == image and disk.get_text("notes.txt") == NOTES
     page.screenshot(path=str(IMAGES / "web-listing.png"))
 
+    # A slow link (the DevTools protocol throttles this page's uploads): the bar moves while the bytes go.
+    network = context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 192 * 1024},
+    )
+    big = ("0123456789abcdef" * 4 + "\n") * 5000  # 325 KB of text: about 1.7 s at that speed
+    page.set_input_files("#file-input", files=[{"name": "big.log", "mimeType": "text/plain", "buffer": big.encode()}])
+    page.wait_for_function(
+        "() => { const bar = document.querySelector('.upload[data-name=\"big.log\"] progress');"
+        " return bar && bar.value > 0 && bar.value < 100; }"
+    )
+    page.screenshot(path=str(IMAGES / "web-upload.png"))
+    page.wait_for_selector('.upload.done[data-name="big.log"]')
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    assert disk.get_text("big.log") == big
+
     # Preview: the text as text, the picture as an image the browser decoded.
     page.click('tr[data-path="notes.txt"] td.actions button:has-text("Preview")')
     assert page.wait_for_selector("#preview-body pre").inner_text().startswith("Quarterly notes")

@@ -92,6 +92,8 @@ function go(path, disk = state.disk) {
 window.addEventListener("hashchange", () => {
   readHash();
   state.offset = 0;
+  state.q = "";  // a new folder starts unfiltered
+  $("search").value = "";
   $("disk").value = state.disk;
   refresh();
 });
