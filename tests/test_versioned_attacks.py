@@ -85,8 +85,9 @@ def test_every_verb_refuses_every_spelling_of_the_tree(manager: StorageManager, 
     disk.put("a.txt", "two")
     before = {path: manager.disk("base").get(path) for path in _tree(manager)}
     for spelling in SPELLINGS:
-        with pytest.raises(PathTraversalDetected, match="version store"):
+        with pytest.raises(PathTraversalDetected, match="version store") as caught:
             VERBS[verb](disk, spelling)
+        assert caught.value.disk == "v"
     assert {path: manager.disk("base").get(path) for path in _tree(manager)} == before
     assert disk.get("a.txt") == b"two"
 

@@ -65,9 +65,13 @@ class VersionedFilesystemAdapter(FilesystemAdapter):
         except (StorageError, OSError) as failure:
             _raise_as(failure, error, self.name, path)
 
-    def _target(self, path: str, error: type[StorageError]) -> str:
-        target = self._file_path(path, error)
-        refuse_reserved(target)
+    def _target(self, path: str | None, error: type[StorageError], *, root: bool = False) -> str:
+        try:
+            target = normalize(path or "") if root else self._file_path(path or "", error)
+            refuse_reserved(target)
+        except StorageError as failure:
+            self._claim(failure)
+            raise
         return target
 
     @property
@@ -178,8 +182,7 @@ class VersionedFilesystemAdapter(FilesystemAdapter):
         if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 0):
             raise ValueError(f"keep must be a non-negative int, not {keep!r}")
         cutoff = _cutoff(older_than)
-        target = normalize(path or "")
-        refuse_reserved(target)
+        target = self._target(path, UnableToDeleteFile, root=True)
         return self._run(UnableToDeleteFile, target, lambda: self._versioned.store().prune(target, keep, cutoff))
 
 
