@@ -200,17 +200,14 @@ def test_usage_counts_files_bytes_histogram_and_top_level_directories(run: Cli, 
     assert [(found["path"], found["files"]) for found in json.loads(partly.stdout)] == [("docs", 1)]
 
 
-def test_usage_streams_the_listing_in_bounded_memory(tmp_path: Path) -> None:
-    """A driver listing 20,000 files lazily: usage holds per-directory totals, never the entries."""
-    import tracemalloc
+def huge_listing(count: int) -> StorageManager:
+    """A manager with disk ``huge``: a driver whose listing yields ``count`` files lazily, never stored."""
     from collections.abc import Iterator
     from datetime import datetime, timezone
 
     from flystore.attributes import FileAttributes
-    from flystore.cli._usage import measure
     from flystore.drivers.memory import MemoryBackend
 
-    count = 20_000
     when = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
     class HugeListing(MemoryBackend):
@@ -220,16 +217,43 @@ def test_usage_streams_the_listing_in_bounded_memory(tmp_path: Path) -> None:
 
     manager = StorageManager({"disks": {"huge": {"driver": "huge"}}})
     manager.extend("huge", lambda options, owner: HugeListing())
-    disk = manager.disk("huge")
+    return manager
+
+
+def test_usage_streams_the_listing_in_bounded_memory() -> None:
+    """20,000 files listed lazily: usage holds per-directory totals, never the entries."""
+    import tracemalloc
+
+    from flystore.cli._usage import measure
+
+    disk = huge_listing(20_000).disk("huge")
     tracemalloc.start()
     try:
         found = measure(disk, "")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert found.total.files == count
+    assert found.total.files == 20_000
     assert sorted(found.directories) == [f"dir{number}" for number in range(7)]
     assert peak < 1024 * 1024  # the 20,000 entries alone would take ~7 MiB
+
+
+def test_ls_unsorted_streams_as_it_lists() -> None:
+    import tracemalloc
+
+    run = Cli(huge_listing(20_000))
+    tracemalloc.start()
+    try:
+        result = run("ls", "-U", "-r", "-l", "huge://")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    lines = result.stdout.splitlines()
+    assert len(lines) == 20_000 and lines[1].endswith("dir1/f1.bin") and "1 B" in lines[1]
+    assert peak < 4 * 1024 * 1024  # the printed text (~1.2 MB) and little else; a sorted list is ~7 MiB more
+    streamed = json.loads(Cli(huge_listing(3))("ls", "-U", "-r", "--json", "huge://").stdout)
+    assert [entry["path"] for entry in streamed] == ["dir0/f0.bin", "dir1/f1.bin", "dir2/f2.bin"]
+    assert json.loads(Cli(huge_listing(0))("ls", "-U", "--json", "huge://").stdout) == []
 
 
 def test_disks_keeps_its_format_and_has_json(run: Cli) -> None:

@@ -7,7 +7,7 @@ a bucket of a million objects is one pass over its listing.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ from ..attributes import Entry, FileAttributes
 from ..disk import FilesystemAdapter
 from ..errors import FileNotFound, StorageError, UnableToListContents
 
-__all__ = ["BUCKETS", "Tally", "Usage", "measure", "stream_files"]
+__all__ = ["BUCKETS", "Tally", "Usage", "measure", "stream_entries", "stream_files"]
 
 _KIB = 1024
 #: Upper bounds (exclusive) of the size histogram's buckets; the last bucket is open.
@@ -91,24 +91,24 @@ class Usage:
         }
 
 
-def stream_files(disk: FilesystemAdapter, path: str) -> Iterator[FileAttributes]:
-    """Every file under ``path`` with its size, one listing entry at a time.
+def stream_entries(disk: FilesystemAdapter, path: str, deep: bool, *, sizes: bool = True) -> Iterator[Entry]:
+    """The entries under ``path`` one at a time, in the backend's order (unsorted).
+
+    With ``sizes``, a file the listing gave no size gets one ``stat`` (a file deleted
+    meanwhile is left out).
 
     Raises:
         UnableToListContents: the backend failed part way (naming the disk and the path).
     """
-    entries: Iterable[Entry] = disk.backend.list_contents(path, True)
-    iterator = iter(entries)
+    iterator = iter(disk.backend.list_contents(path, deep))
     while True:
         try:
             entry = next(iterator)
-            if not isinstance(entry, FileAttributes):
-                continue
-            if entry.size is None:  # a listing that does not carry sizes: one stat for this file
+            if sizes and isinstance(entry, FileAttributes) and entry.size is None:
                 try:
                     entry = disk.backend.stat(entry.path)
                 except FileNotFound:
-                    continue  # deleted while we listed
+                    continue
         except StopIteration:
             return
         except (StorageError, OSError) as error:
@@ -117,6 +117,17 @@ def stream_files(disk: FilesystemAdapter, path: str) -> Iterator[FileAttributes]
                 raise
             raise UnableToListContents.at(path, str(error), disk=disk.name, cause=error) from error
         yield entry
+
+
+def stream_files(disk: FilesystemAdapter, path: str) -> Iterator[FileAttributes]:
+    """Every file under ``path`` (all levels) with its size, one listing entry at a time.
+
+    Raises:
+        UnableToListContents: the backend failed part way.
+    """
+    for entry in stream_entries(disk, path, True):
+        if isinstance(entry, FileAttributes):
+            yield entry
 
 
 def measure(disk: FilesystemAdapter, path: str) -> Usage:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any
+from collections.abc import Iterable
 
 import click
 
-from ._context import EXIT_USAGE, disk_location, echo_json, fail, format_size, get_state, missing
+from ..attributes import Entry
+from ._context import EXIT_USAGE, disk_location, fail, format_size, get_state, missing
+from ._usage import stream_entries
 
 __all__ = ["cat", "ls", "parse_expiry", "rm", "temp_url", "url"]
 
@@ -16,9 +19,12 @@ __all__ = ["cat", "ls", "parse_expiry", "rm", "temp_url", "url"]
 @click.argument("target", required=False)
 @click.option("-r", "--recursive", is_flag=True, help="List every level below.")
 @click.option("-l", "--long", "long_format", is_flag=True, help="Show size and last-modified time.")
+@click.option("-U", "--unsorted", is_flag=True, help="Stream in the backend's order, in constant memory.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: path, name, type, size, last_modified.")
-def ls(target: str | None, recursive: bool, long_format: bool, as_json: bool) -> None:
+def ls(target: str | None, recursive: bool, long_format: bool, unsorted: bool, as_json: bool) -> None:
     """List TARGET (disk://dir; default: the default disk's root). Directories end with /.
+
+    Sorted by path; -U streams a directory of millions of entries as it is listed.
 
     \b
     Examples:
@@ -28,31 +34,41 @@ def ls(target: str | None, recursive: bool, long_format: bool, as_json: bool) ->
     state = get_state()
     disk, path = disk_location(state, target or f"{state.manager.default_disk_name}://")
     if path and disk.file_exists(path):
-        entries: list[Any] = [disk.stat(path)]
+        _print_entries([disk.stat(path)], long_format, as_json)
+        return
+    if not unsorted:
+        entries: Iterable[Entry] = disk.list(path, recursive=recursive)
     else:
-        entries = disk.list(path, recursive=recursive)
-        if not entries and path and not disk.directory_exists(path):
-            missing(disk, path)
+        entries = stream_entries(disk, path, recursive, sizes=long_format or as_json)
+    if not _print_entries(entries, long_format, as_json) and path and not disk.directory_exists(path):
+        missing(disk, path)
+
+
+def _print_entries(entries: Iterable[Entry], long_format: bool, as_json: bool) -> int:
+    """Print each entry as it comes (a JSON array is written piece by piece); returns how many."""
+    count = 0
     if as_json:
-        echo_json([
-            {
+        click.echo("[", nl=False)
+    for entry in entries:
+        if as_json:
+            item = {
                 "path": entry.path,
                 "name": entry.name,
                 "type": "directory" if entry.is_folder else "file",
                 "size": None if entry.is_folder else entry.size,
-                "last_modified": entry.last_modified,
+                "last_modified": entry.last_modified.isoformat() if entry.last_modified else None,
             }
-            for entry in entries
-        ])
-        return
-    for entry in entries:
-        shown = entry.path + ("/" if entry.is_folder else "")
-        if not long_format:
-            click.echo(shown)
-            continue
-        size = "-" if entry.is_folder else format_size(entry.size)
-        modified = entry.last_modified.strftime("%Y-%m-%d %H:%M:%S") if entry.last_modified else "-"
-        click.echo(f"{size:>10}  {modified:<19}  {shown}")
+            click.echo(("," if count else "") + "\n  " + json.dumps(item, ensure_ascii=False), nl=False)
+        elif long_format:
+            size = "-" if entry.is_folder else format_size(entry.size)
+            modified = entry.last_modified.strftime("%Y-%m-%d %H:%M:%S") if entry.last_modified else "-"
+            click.echo(f"{size:>10}  {modified:<19}  {entry.path}{'/' if entry.is_folder else ''}")
+        else:
+            click.echo(entry.path + ("/" if entry.is_folder else ""))
+        count += 1
+    if as_json:
+        click.echo("\n]" if count else "]")
+    return count
 
 
 @click.command(short_help="Print files to stdout.")
