@@ -21,7 +21,7 @@ from ..backend import Backend, Readable
 from ..decorators.base import DecoratedBackend
 from ..errors import FileNotFound, QuotaExceeded, UnableToGenerateTemporaryUrl
 
-__all__ = ["QuotaBackend", "TenantUsage"]
+__all__ = ["QuotaBackend", "TenantUsage", "count_files"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,21 @@ class _QuotaReader:
         return chunk
 
 
+def count_files(backend: Backend) -> tuple[int, int]:
+    """``(files, bytes)`` under the root of ``backend``, from one deep listing (a stat where it has no size).
+
+    Raises:
+        UnableToListContents: the listing failed.
+    """
+    files = total = 0
+    for entry in backend.list_contents("", True):
+        if isinstance(entry, FileAttributes):
+            files += 1
+            size = entry.size if entry.size is not None else backend.stat(entry.path).size
+            total += size or 0
+    return files, total
+
+
 class QuotaBackend(DecoratedBackend):
     """Enforces ``max_bytes`` and ``max_files`` of one tenant over its (scoped) backend."""
 
@@ -94,12 +109,7 @@ class QuotaBackend(DecoratedBackend):
         Raises:
             UnableToListContents: the listing failed.
         """
-        files = total = 0
-        for entry in self.inner.list_contents("", True):
-            if isinstance(entry, FileAttributes):
-                files += 1
-                size = entry.size if entry.size is not None else self.inner.stat(entry.path).size
-                total += size or 0
+        files, total = count_files(self.inner)
         with self._lock:
             self._counted = (files, total)
         return TenantUsage(self.tenant, files, total, self.max_files, self.max_bytes)

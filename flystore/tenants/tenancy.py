@@ -30,7 +30,7 @@ from ..disk import FilesystemAdapter
 from ..errors import InvalidConfiguration, QuotaExceeded, StorageError, UnableToCopyFile
 from ..paths import normalize
 from .names import validate_tenant_name
-from .quota import QuotaBackend, TenantUsage
+from .quota import QuotaBackend, TenantUsage, count_files
 
 if TYPE_CHECKING:
     from ..manager import StorageManager
@@ -87,11 +87,7 @@ class TenantDisk(FilesystemAdapter):
         backend = self.backend
         if isinstance(backend, QuotaBackend):
             return backend.count()
-        files = total = 0
-        for entry in backend.list_contents("", True):
-            if entry.is_file:
-                files += 1
-                total += entry.size or 0
+        files, total = count_files(backend)
         return TenantUsage(self.tenant, files, total)
 
 

@@ -16,7 +16,6 @@ import queue
 import threading
 import time
 import weakref
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -208,7 +207,18 @@ class AuditWriter:
         finished = self._request(True, timeout)
         if finished:
             self._thread.join(timeout)
+            self._drain()
         return finished
+
+    def _drain(self) -> None:
+        """Count what raced into the queue behind the stop request: it will never be written."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if not isinstance(item, _Control):
+                self._count_drop()
 
 
 _LIVE: weakref.WeakSet[AuditWriter] = weakref.WeakSet()
@@ -224,9 +234,14 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked)
 
 
-def _close_all(close: Callable[[AuditWriter], Any] = lambda writer: writer.close(timeout=10.0)) -> None:
+#: How long interpreter exit may wait for every open audited disk's last batches, in all.
+EXIT_TIMEOUT = 10.0
+
+
+def _close_all(timeout: float = EXIT_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
     for writer in list(_LIVE):
-        close(writer)
+        writer.close(timeout=max(0.1, deadline - time.monotonic()))
 
 
 atexit.register(_close_all)
