@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
 from .attributes import Entry, FileAttributes, WriteOptions
+from .errors import FileAlreadyExists
 
 __all__ = ["Backend", "Readable"]
 
@@ -99,6 +100,19 @@ class Backend:
         """
         raise NotImplementedError
 
+    def quick_stat(self, path: str) -> FileAttributes:
+        """Size and last-modified time of the file at ``path``, in the backend's cheapest call.
+
+        What costs more (an ACL request for visibility, extended attributes for the MIME
+        type and custom metadata) may be left unset. ``disk.fs.info`` uses it. The default
+        is ``stat``, so a decorator that changes attributes (sizes, paths) stays in effect.
+
+        Raises:
+            FileNotFound: nothing, or a directory, is at ``path``.
+            UnableToRetrieveMetadata: the backend failed.
+        """
+        return self.stat(path)
+
     def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
         """Entries under directory ``path`` (all levels when ``deep``), lazily, unsorted.
 
@@ -138,6 +152,23 @@ class Backend:
             UnableToWriteFile: nothing was written (never a partial file).
         """
         raise NotImplementedError
+
+    def write_new(self, path: str, stream: Readable, options: WriteOptions) -> None:
+        """Create the file at ``path`` from ``stream`` only when nothing is there (exclusive create).
+
+        Drivers that can make the check and the write one step override this: the local
+        driver publishes with a hard link, which fails if the name exists; s3 sends a
+        conditional PUT (``If-None-Match: *``); memory checks and stores under its lock.
+        This default checks, then writes, so two writers racing may both pass the check
+        (decorators inherit it: they write through their own ``write_stream``).
+
+        Raises:
+            FileAlreadyExists: a file or directory is at ``path``; nothing was written.
+            UnableToWriteFile: nothing was written (never a partial file).
+        """
+        if self.file_exists(path) or self.directory_exists(path):
+            raise FileAlreadyExists.at(path, "a file or directory already exists at this path")
+        self.write_stream(path, stream, options)
 
     def delete(self, path: str) -> bool:
         """Delete the file at ``path``; True when a file was deleted. Missing is not an error.

@@ -469,6 +469,23 @@ class FilesystemAdapter:
         except (StorageError, OSError) as error:
             _raise_as(error, UnableToWriteFile, self.name, path)
 
+    def _put_new(self, path: str, stream: Readable) -> str:
+        """Create ``path`` from ``stream`` only if nothing is there (``disk.fs``'s exclusive create).
+
+        Atomic where the backend can make the check and the write one step (``Backend.write_new``).
+
+        Raises:
+            FileAlreadyExists: a file or directory is at ``path``; nothing was written.
+            UnableToWriteFile: nothing was written.
+        """
+        target = self._file_path(path, UnableToWriteFile)
+        try:
+            self._backend.write_new(target, stream, self._default_options)
+        except (StorageError, OSError) as error:
+            _raise_as(error, UnableToWriteFile, self.name, path)
+        self._fire("file_updated", target)
+        return target
+
     def _open_writer(self, path: str, mode: str, options: dict[str, Any]) -> BinaryIO:
         target = self._file_path(path, UnableToWriteFile)
         write_options = self._options(
@@ -791,6 +808,19 @@ class FilesystemAdapter:
         if attributes.metadata:
             attributes = dataclasses.replace(attributes, metadata=decode_metadata(attributes.metadata))
         return attributes
+
+    def _quick_stat(self, path: str) -> FileAttributes:
+        """Size and time of the file at ``path`` in the backend's cheapest call (``disk.fs.info``).
+
+        Raises:
+            FileNotFound: nothing, or a directory, is at ``path``.
+            PathTraversalDetected: the path climbs above the root.
+            UnableToRetrieveMetadata: the backend failed.
+        """
+        try:
+            return self._backend.quick_stat(self._file_path(path, FileNotFound))
+        except (StorageError, OSError) as error:
+            _raise_as(error, UnableToRetrieveMetadata, self.name, path)
 
     def size(self, path: str) -> int:
         """Size in bytes.

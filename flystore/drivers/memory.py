@@ -24,7 +24,14 @@ from typing import Any, BinaryIO
 
 from ..attributes import DirectoryAttributes, Entry, FileAttributes, WriteOptions
 from ..backend import Backend, Readable
-from ..errors import FileNotFound, UnableToCopyFile, UnableToCreateDirectory, UnableToMoveFile, UnableToWriteFile
+from ..errors import (
+    FileAlreadyExists,
+    FileNotFound,
+    UnableToCopyFile,
+    UnableToCreateDirectory,
+    UnableToMoveFile,
+    UnableToWriteFile,
+)
 from ..paths import is_within
 
 __all__ = ["MemoryBackend", "create"]
@@ -142,6 +149,20 @@ class MemoryBackend(Backend):
                     visibility=record.visibility,
                 )
 
+    def list_paths(self, path: str, deep: bool) -> Iterator[tuple[str, bool]]:
+        # Names only (``disk.files``, ``disk.fs.find``): no attributes built per file.
+        with self._lock:
+            files = [name for name in self._files if is_within(name, path)]
+            directories = {name for name in self._below if is_within(name, path)}
+            directories.update(name for name in self._explicit_dirs if is_within(name, path))
+        depth = path.count("/") + 1 if path else 0
+        for name in directories:
+            if deep or name.count("/") == depth:
+                yield name, True
+        for name in files:
+            if deep or name.count("/") == depth:
+                yield name, False
+
     def _directory_time(self, path: str) -> datetime | None:
         made = self._explicit_dirs.get(path)
         return datetime.fromtimestamp(made, timezone.utc) if made is not None else None
@@ -160,6 +181,18 @@ class MemoryBackend(Backend):
         while chunk := stream.read(1024 * 1024):
             buffer.write(chunk)
         self.write(path, buffer.getvalue(), options)  # getvalue() shares the buffer: no second copy
+
+    def write_new(self, path: str, stream: Readable, options: WriteOptions) -> None:
+        buffer = io.BytesIO()
+        while chunk := stream.read(1024 * 1024):
+            buffer.write(chunk)
+        data = buffer.getvalue()
+        record = _StoredFile(data, time.time(), options.visibility or "public", options.mimetype,
+                             dict(options.metadata))
+        with self._lock:  # the check and the store are one step for every thread
+            if path in self._files or self._is_directory(path):
+                raise FileAlreadyExists.at(path, "a file or directory already exists at this path")
+            self._store(path, record)
 
     def delete(self, path: str) -> bool:
         with self._lock:

@@ -26,9 +26,10 @@ class DiskReadFile(io.RawIOBase):
 
     @property
     def size(self) -> int:
-        """The file's size in bytes, asked of the disk once."""
+        """The file's size in bytes, asked of the disk once (in its cheapest stat: no ACL, no xattrs)."""
         if self._size is None:
-            self._size = self.disk.size(self.path)
+            size = self.disk._quick_stat(self.path).size
+            self._size = size if size is not None else self.disk.size(self.path)  # the latter says why not
         return self._size
 
     def readable(self) -> bool:
@@ -67,16 +68,25 @@ class DiskWriteFile(io.RawIOBase):
     """A writer that publishes on close, or, inside ``fs.transaction``, on ``commit()``.
 
     Bytes are spooled (memory up to 8 MiB, then a temporary file) and streamed
-    to the disk in one atomic ``write_stream``; ``discard()`` drops them.
+    to the disk in one atomic ``write_stream``; ``discard()`` drops them. An
+    ``exclusive`` writer (mode ``"x"``) publishes only if nothing is at ``path``
+    by then, in one step where the backend can (``Backend.write_new``).
     """
 
     def __init__(
-        self, disk: FilesystemAdapter, path: str, *, autocommit: bool, initial: BinaryIO | None = None
+        self,
+        disk: FilesystemAdapter,
+        path: str,
+        *,
+        autocommit: bool,
+        initial: BinaryIO | None = None,
+        exclusive: bool = False,
     ) -> None:
         super().__init__()
         self.disk = disk
         self.path = path
         self.autocommit = autocommit
+        self.exclusive = exclusive
         self._spool: Any = tempfile.SpooledTemporaryFile(max_size=_SPOOL_LIMIT, mode="w+b")  # noqa: SIM115  # until commit
         self._finished = False
         if initial is not None:
@@ -109,6 +119,7 @@ class DiskWriteFile(io.RawIOBase):
         """Publish what was written (atomically); a second call does nothing.
 
         Raises:
+            FileAlreadyExists: an exclusive writer found something at the path; nothing was written.
             UnableToWriteFile: the disk refused; the stored file is unchanged.
         """
         if self._finished:
@@ -116,7 +127,10 @@ class DiskWriteFile(io.RawIOBase):
         self._finished = True
         try:
             self._spool.seek(0)
-            self.disk.write_stream(self.path, self._spool)
+            if self.exclusive:
+                self.disk._put_new(self.path, self._spool)
+            else:
+                self.disk.write_stream(self.path, self._spool)
         finally:
             self._spool.close()
 

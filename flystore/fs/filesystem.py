@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -178,6 +179,8 @@ class DiskFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unt
         return f"{PREFIX}{self.disk_name}/{self._strip_protocol(name)}"
 
     def _path(self, path: Any) -> str:
+        if type(path) is str and not path.startswith(PREFIX):  # the common case, without fsspec's helpers
+            return path.strip("/")
         text = stringify_path(path)
         if text.startswith(PREFIX):
             named = text[len(PREFIX):].partition("/")[0]
@@ -201,39 +204,60 @@ class DiskFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unt
         target = self._path(path)
         if not target:
             return {"name": "", "size": 0, "type": "directory"}
+        disk = self.disk
         try:
-            return self._entry(self.disk.stat(target))
+            # The cheapest stat (no ACL request, no extended attributes): info shows neither.
+            found = disk._quick_stat(target)
         except FileNotFound:
-            if self.disk.directory_exists(target):
+            if disk.directory_exists(target):
                 return {"name": target, "size": 0, "type": "directory"}
             raise
+        modified = found.last_modified
+        return {"name": found.path, "size": found.size, "type": "file",
+                "mtime": modified.timestamp() if modified is not None else None}
 
     def ls(self, path: Any, detail: bool = True, **kwargs: Any) -> list[Any]:
         target = self._path(path)
-        if target and self.disk.file_exists(target):
-            entries = [self._entry(self.disk.stat(target))]
-        else:
-            if target and not self.disk.directory_exists(target):
+        disk = self.disk
+        # List first (one call for a directory, the common case); only an empty listing asks
+        # whether ``target`` is a file, an empty directory or nothing.
+        listed = disk.list(target)
+        if not listed and target:
+            if disk.file_exists(target):
+                listed = [disk.stat(target)]
+            elif not disk.directory_exists(target):
                 raise _os_error(FileNotFoundError, errno.ENOENT, target)
-            entries = [self._entry(entry) for entry in self.disk.list(target)]
-        return entries if detail else [entry["name"] for entry in entries]
+        if not detail:
+            return [entry.path for entry in listed]
+        return [self._entry(entry) for entry in listed]
 
     def find(self, path: Any, maxdepth: int | None = None, withdirs: bool = False, detail: bool = False,
              **kwargs: Any) -> Any:
         if maxdepth is not None:
             return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
         target = self._path(path)
+        disk = self.disk
+        # List first: a non-empty listing is a directory, so the common case costs one listing,
+        # and only an empty one asks what ``target`` is. ``disk.list`` is sorted by path already.
+        # Names alone come from the backend's cheapest listing (no attributes built per file).
+        names_only = not detail and not withdirs
+        entries: list[Any] = disk.all_files(target) if names_only else disk.list(target, recursive=True)
+        if not entries and target:
+            if disk.file_exists(target):
+                return {target: self._entry(disk.stat(target))} if detail else [target]
+            if not disk.directory_exists(target):
+                return {} if detail else []
+        if names_only:
+            return entries
+        if not detail:
+            return [target, *(entry.path for entry in entries)] if target else [entry.path for entry in entries]
         found: dict[str, dict[str, Any]] = {}
-        if target and self.disk.file_exists(target):
-            found[target] = self._entry(self.disk.stat(target))
-        elif not target or self.disk.directory_exists(target):
-            if withdirs and target:
-                found[target] = {"name": target, "size": 0, "type": "directory"}
-            for entry in self.disk.list(target, recursive=True):
-                if withdirs or not entry.is_folder:
-                    found[entry.path] = self._entry(entry)
-        names = sorted(found)
-        return {name: found[name] for name in names} if detail else names
+        if withdirs and target:
+            found[target] = {"name": target, "size": 0, "type": "directory"}
+        for entry in entries:
+            if withdirs or not entry.is_folder:
+                found[entry.path] = self._entry(entry)
+        return found
 
     def exists(self, path: Any, **kwargs: Any) -> bool:
         # Unlike fsspec's default, a failure to tell (a missing bucket, a dead endpoint) is raised,
@@ -287,6 +311,8 @@ class DiskFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unt
         if self.disk.directory_exists(target):
             raise _os_error(IsADirectoryError, errno.EISDIR, target)
         parent = target.rpartition("/")[0]
+        if parent and self.disk.directory_exists(parent):
+            return  # writing into an existing directory, the common case: nothing above is a file
         while parent:
             if self.disk.file_exists(parent):
                 raise _os_error(NotADirectoryError, errno.ENOTDIR, parent)
@@ -294,14 +320,18 @@ class DiskFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unt
 
     def pipe_file(self, path: Any, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
         target = self._path(path)
-        if mode == "create" and self.disk.exists(target):
-            raise _os_error(FileExistsError, errno.EEXIST, target)
+        exclusive = mode == "create"
         if self._intrans:
-            with self.open(target, "wb") as handle:
+            with self.open(target, "xb" if exclusive else "wb") as handle:
                 handle.write(value)
             return
         try:
-            self.disk.put(target, value)
+            if exclusive:
+                self.disk._put_new(target, io.BytesIO(value))  # the check and the write in one step
+            else:
+                self.disk.put(target, value)
+        except FileExistsError:
+            raise
         except StorageError as error:
             self._refuse_in_the_way(target)
             raise error from error.__cause__
@@ -311,11 +341,12 @@ class DiskFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unt
         target = self._path(path)
         if "r" in mode:
             return DiskReadFile(self.disk, target, self.disk.open(target, "rb"))
-        if "x" in mode and self.disk.exists(target):
+        exclusive = "x" in mode
+        if exclusive and self.disk.exists(target):  # fail early; the commit checks again, atomically
             raise _os_error(FileExistsError, errno.EEXIST, target)
         self._refuse_in_the_way(target)
         initial = self.disk.open(target, "rb") if "a" in mode and self.disk.file_exists(target) else None
-        return DiskWriteFile(self.disk, target, autocommit=autocommit, initial=initial)
+        return DiskWriteFile(self.disk, target, autocommit=autocommit, initial=initial, exclusive=exclusive)
 
     def mkdir(self, path: Any, create_parents: bool = True, **kwargs: Any) -> None:
         target = self._path(path)
@@ -366,18 +397,20 @@ class DiskFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unt
                 for expanded in reversed(self.expand_path(target, recursive=recursive, maxdepth=maxdepth)):
                     self.rm(expanded, recursive=recursive)
                 continue
-            if target and self.disk.file_exists(target):
-                self.disk.delete(target)
-            elif not target or self.disk.directory_exists(target):
+            if not target:
                 if not recursive:
                     raise _os_error(IsADirectoryError, errno.EISDIR, target)
-                if not target:
-                    for entry in self.disk.list(""):
-                        self.rm(entry.path, recursive=True)
-                else:
-                    self.disk.delete_directory(target)
-            else:
-                raise _os_error(FileNotFoundError, errno.ENOENT, target)
+                for entry in self.disk.list(""):
+                    self.rm(entry.path, recursive=True)
+                continue
+            # Act first and ask only when nothing was there: one call in the common cases.
+            if recursive and self.disk.delete_directory(target):
+                continue
+            if self.disk.delete(target):
+                continue
+            if not recursive and self.disk.directory_exists(target):
+                raise _os_error(IsADirectoryError, errno.EISDIR, target)
+            raise _os_error(FileNotFoundError, errno.ENOENT, target)
 
     def rmdir(self, path: Any) -> None:
         target = self._path(path)
@@ -395,10 +428,12 @@ class DiskFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unt
 
     def cp_file(self, path1: Any, path2: Any, **kwargs: Any) -> None:
         source, target = self._path(path1), self._path(path2)
-        if self.disk.directory_exists(source) and not self.disk.file_exists(source):
-            self.makedirs(target, exist_ok=True)
-            return
-        self.disk.copy(source, target)
+        try:
+            self.disk.copy(source, target)  # a file, the common case: one call
+        except FileNotFound:
+            if not self.disk.directory_exists(source):
+                raise
+            self.makedirs(target, exist_ok=True)  # fsspec copies a directory as an empty one
 
     def copy(self, path1: Any, path2: Any, recursive: bool = False, maxdepth: int | None = None,
              on_error: str | None = None, **kwargs: Any) -> None:

@@ -8,6 +8,7 @@ attributes) removes its temporary file and leaves the old file untouched.
 
 from __future__ import annotations
 
+import errno
 import io
 import itertools
 import os
@@ -16,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...attributes import WriteOptions
-from ...errors import StorageError, UnableToWriteFile
+from ...errors import FileAlreadyExists, StorageError, UnableToWriteFile
 from ._walk import TEMP_PREFIX
 from ._xattrs import write_xattrs
 
@@ -29,6 +30,11 @@ CHUNK = 1024 * 1024
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC | getattr(os, "O_BINARY", 0)
+# link() on a filesystem without hard links (FAT, some network and FUSE mounts).
+_NO_HARD_LINKS = frozenset(
+    code for code in (getattr(errno, name, None) for name in ("EPERM", "EOPNOTSUPP", "ENOTSUP", "EMLINK", "ENOSYS"))
+    if code is not None
+)
 _temp_counter = itertools.count()
 _pid = os.getpid()
 
@@ -145,13 +151,17 @@ def publish(
     mode: int,
     options: tuple[str | None, Mapping[str, str]],
     error: type[StorageError],
+    *,
+    exclusive: bool = False,
 ) -> None:
     """Give the finished temporary file its mode and attributes, close it, rename it into place.
 
     ``options`` is ``(mimetype, metadata)``. Closes the file whatever happens; the
-    caller discards ``temp`` when this raises.
+    caller discards ``temp`` when this raises. ``exclusive`` publishes only if nothing
+    is at the target, in one step (see ``_link_into_place``).
 
     Raises:
+        FileAlreadyExists: ``exclusive`` and something is at the target.
         InvalidMetadata: the metadata does not fit beside the file.
         StorageError: of class ``error``: the attributes or the rename failed.
     """
@@ -164,6 +174,9 @@ def publish(
             os.fsync(temp.fd)
     finally:
         os.close(temp.fd)
+    if exclusive and _link_into_place(temp, path, error):
+        temp.discard(close_file=False)  # the file lives on under its name; drop the temporary one
+        return
     try:
         os.replace(temp.temp, temp.target, src_dir_fd=temp.dir_fd, dst_dir_fd=temp.dir_fd)
     except OSError as cause:
@@ -176,6 +189,32 @@ def publish(
     temp.release()
 
 
+def _link_into_place(temp: Temp, path: str, error: type[StorageError]) -> bool:
+    """Publish by hard-linking the temporary file to the target: ``link`` fails if the name exists.
+
+    The check and the publish are one system call, so of writers racing for one name
+    exactly one wins. False when this filesystem has no hard links; the caller then
+    checks and renames, which two writers racing may both pass.
+
+    Raises:
+        FileAlreadyExists: something (a file, a directory, a link) is at the target.
+        StorageError: of class ``error``: the link failed otherwise.
+    """
+    try:
+        os.link(temp.temp, temp.target, src_dir_fd=temp.dir_fd, dst_dir_fd=temp.dir_fd, follow_symlinks=False)
+    except FileExistsError:
+        raise FileAlreadyExists.at(path, "a file or directory already exists at this path") from None
+    except OSError as cause:
+        if cause.errno in _NO_HARD_LINKS:
+            try:
+                os.stat(temp.target, dir_fd=temp.dir_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                return False
+            raise FileAlreadyExists.at(path, "a file or directory already exists at this path") from None
+        raise error.at(path, cause.strerror or str(cause), cause=cause) from cause
+    return True
+
+
 def write_with(
     backend: LocalBackend,
     path: str,
@@ -183,10 +222,13 @@ def write_with(
     mode: int,
     options: tuple[str | None, Mapping[str, str]],
     error: type[StorageError] = UnableToWriteFile,
+    *,
+    exclusive: bool = False,
 ) -> None:
     """Create a temporary file, ``fill(fd)`` it, publish it; nothing is left behind on failure.
 
     Raises:
+        FileAlreadyExists: ``exclusive`` and something is at the target; nothing was written.
         StorageError: of class ``error`` (or ``InvalidMetadata``); the old file is intact.
     """
     temp = create_temp(backend, path, error)
@@ -198,7 +240,7 @@ def write_with(
             raise error.at(path, failure.strerror or str(failure), cause=failure) from failure
         raise
     try:
-        publish(backend, temp, path, mode, options, error)
+        publish(backend, temp, path, mode, options, error, exclusive=exclusive)
     except BaseException:
         temp.discard(close_file=False)  # publish closed the file
         raise

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...config import reject_unknown_options
 from ...disk import DiskOwner, FilesystemAdapter
 from ...errors import InvalidConfiguration
 from .backend import LocalBackend
-
-if TYPE_CHECKING:
-    from ...fsspec_bridge import DiskFileSystem
 
 __all__ = ["LOCAL_OPTIONS", "LocalFilesystemAdapter", "create"]
 
@@ -69,15 +66,6 @@ class LocalFilesystemAdapter(FilesystemAdapter):
     def root(self) -> str:
         """The absolute, resolved root directory."""
         return self._root
-
-    @property
-    def fs(self) -> DiskFileSystem:
-        """This disk as an fsspec filesystem; listing a symlinked directory raises PathTraversalDetected."""
-        if self._fs is None:
-            from ._fsspec import LocalDiskFileSystem
-
-            self._fs = LocalDiskFileSystem(disk=self)
-        return self._fs
 
 
 def create(name: str, options: dict[str, Any], manager: Any) -> LocalFilesystemAdapter:

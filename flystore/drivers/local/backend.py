@@ -29,7 +29,7 @@ from ...errors import (
     UnableToRetrieveMetadata,
     UnableToSetVisibility,
 )
-from ._atomic import CHUNK, AtomicWriter, copy_into, write_all, write_with
+from ._atomic import AtomicWriter, copy_into, write_all, write_with
 from ._directories import DirectoryVerbs
 from ._jail import Jail
 from ._xattrs import METADATA_LIMIT, read_xattrs
@@ -47,6 +47,9 @@ _READ_FLAGS = (
     | getattr(os, "O_NONBLOCK", 0)
 )
 _FILE_LINK_REASON = "the file is a symbolic link; links are not followed"
+# Reads at least this large skip the buffer and land in the caller's bytes directly; a buffer as
+# large as a typical read (1 MiB) would copy every byte twice (measured 1.3x slower in bench_fsspec).
+_READ_BUFFER = 64 * 1024
 
 
 def _utc(timestamp: float) -> datetime:
@@ -168,9 +171,10 @@ class LocalBackend(DirectoryVerbs):
         if not stat_module.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise FileNotFound.at(path, "this path is a directory, not a file")
-        return open(fd, "rb", buffering=CHUNK, closefd=True)
+        return open(fd, "rb", buffering=_READ_BUFFER, closefd=True)
 
-    def stat(self, path: str) -> FileAttributes:
+    def _stat_file(self, path: str) -> os.stat_result:
+        """``lstat`` of the regular file at ``path``, reached through the jail (no link followed)."""
         reason = self.jail.too_long(path)
         if reason is not None:
             raise FileNotFound.at(path, f"no file can exist here: {reason}")
@@ -187,10 +191,14 @@ class LocalBackend(DirectoryVerbs):
         finally:
             if dir_fd is not None:
                 os.close(dir_fd)
-        if stat_module.S_ISLNK(found.st_mode):
-            raise PathTraversalDetected.at(path, _FILE_LINK_REASON)
         if not stat_module.S_ISREG(found.st_mode):
+            if stat_module.S_ISLNK(found.st_mode):
+                raise PathTraversalDetected.at(path, _FILE_LINK_REASON)
             raise FileNotFound.at(path, "this path is a directory, not a file")
+        return found
+
+    def stat(self, path: str) -> FileAttributes:
+        found = self._stat_file(path)
         mimetype, metadata = read_xattrs(self.jail.prefix + path)
         return FileAttributes(
             path,
@@ -200,6 +208,11 @@ class LocalBackend(DirectoryVerbs):
             visibility=self.visibility_of(found.st_mode),
             metadata=metadata,
         )
+
+    def quick_stat(self, path: str) -> FileAttributes:
+        # No extended attributes: the MIME type and custom metadata are what info() does not show.
+        found = self._stat_file(path)
+        return FileAttributes(path, size=found.st_size, last_modified=_utc(found.st_mtime))
 
     # -- writing ------------------------------------------------------------------
 
@@ -213,6 +226,12 @@ class LocalBackend(DirectoryVerbs):
         write_with(
             self, path, lambda fd: copy_into(fd, stream.read), self.mode_for(options.visibility),
             (options.mimetype, options.metadata),
+        )
+
+    def write_new(self, path: str, stream: Readable, options: WriteOptions) -> None:
+        write_with(
+            self, path, lambda fd: copy_into(fd, stream.read), self.mode_for(options.visibility),
+            (options.mimetype, options.metadata), exclusive=True,
         )
 
     def open_write(self, path: str, options: WriteOptions) -> BinaryIO:

@@ -40,9 +40,19 @@ class _S3Multipart(_S3Base):
                 return
 
     def _multipart(
-        self, path: str, key: str, params: Mapping[str, Any], bodies: Iterator[_ChunksBody], concurrency: int
+        self,
+        path: str,
+        key: str,
+        params: Mapping[str, Any],
+        bodies: Iterator[_ChunksBody],
+        concurrency: int,
+        *,
+        complete: Mapping[str, Any] | None = None,
     ) -> None:
-        """Upload ``bodies`` as parts, at most ``concurrency`` in flight; abort on any failure."""
+        """Upload ``bodies`` as parts, at most ``concurrency`` in flight; abort on any failure.
+
+        ``complete`` adds parameters to the completion (``IfNoneMatch`` for an exclusive create).
+        """
         try:
             upload_id = self.client.create_multipart_upload(
                 Bucket=self.bucket, Key=key, **_params_for(self.client, "CreateMultipartUpload", params)
@@ -91,6 +101,7 @@ class _S3Multipart(_S3Base):
                 UploadId=upload_id,
                 MultipartUpload={"Parts": [{"PartNumber": n, "ETag": completed[n]} for n in sorted(completed)]},
                 **self._small_params,
+                **(complete or {}),
             )
         except BaseException as cause:
             with contextlib.suppress(Exception):

@@ -151,6 +151,9 @@ class _S3Reading(_S3Base):
         """The attributes one HEAD gives (visibility left as None): size, time, type, metadata."""
         return self._attributes(path, self._head(path, UnableToRetrieveMetadata), None)
 
+    def quick_stat(self, path: str) -> FileAttributes:
+        return self.head(path)  # no GetObjectAcl: disk.fs.info shows no visibility
+
     def stat(self, path: str) -> FileAttributes:
         head = self._head(path, UnableToRetrieveMetadata)
         visibility = self.visibility(path) if self.acls else None

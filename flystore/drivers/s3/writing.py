@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from ...attributes import WriteOptions
 from ...backend import Readable
 from ...errors import (
+    FileAlreadyExists,
     FileNotFound,
     StorageError,
     UnableToCopyFile,
@@ -26,6 +27,9 @@ from .common import _MAX_PARTS, _encode_metadata, _guess_type
 from .errors import _MISSING_CODES, _error_code, _fail, _reason
 from .multipart import _S3Multipart
 from .reading import _S3Reading
+
+# What S3 (and moto) answer a conditional write whose condition failed.
+_EXISTS_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
 
 # ``disk.put(..., cache_control=...)``: friendly names of S3 write parameters.
 _WRITE_EXTRAS = {
@@ -114,6 +118,40 @@ class _S3Writing(_S3Multipart, _S3Reading):
             yield from parts
 
         self._multipart(path, key, params, bodies(), self.max_concurrency)
+
+    def write_new(self, path: str, stream: Readable, options: WriteOptions) -> None:
+        # If-None-Match: * makes S3 itself refuse the PUT (or the multipart completion) when the key
+        # exists, so the check and the write are one step. A directory (a prefix) is checked first:
+        # S3 has no condition for "no key under this prefix".
+        if self.directory_exists(path):
+            raise FileAlreadyExists.at(path, "a directory exists at this path")
+        params = self._write_params(path, options)
+        key = self._root_key + path
+        parts = self._stream_parts(stream)
+        try:
+            held = [next(parts)]
+        except Exception as cause:  # the source stream failed before anything was sent
+            _fail(cause, UnableToWriteFile, path, missing_is=UnableToWriteFile)
+        try:
+            if len(held[0]) < self.part_size:
+                try:
+                    self.client.put_object(
+                        Bucket=self.bucket, Key=key, Body=held.pop().getvalue(), IfNoneMatch="*", **params
+                    )
+                except Exception as cause:
+                    _fail(cause, UnableToWriteFile, path, missing_is=UnableToWriteFile)
+                return
+
+            def bodies() -> Iterator[_ChunksBody]:
+                yield held.pop()
+                yield from parts
+
+            self._multipart(path, key, params, bodies(), self.max_concurrency, complete={"IfNoneMatch": "*"})
+        except UnableToWriteFile as error:
+            refused = error.__cause__
+            if refused is not None and _error_code(refused) in _EXISTS_CODES:
+                raise FileAlreadyExists.at(path, "a file already exists at this path") from refused
+            raise
 
     def delete(self, path: str) -> bool:
         # S3 deletes a missing key without complaint: the HEAD tells whether there was a file.
