@@ -66,11 +66,19 @@ def serve(host: str, port: int, token: str | None, disks: tuple[str, ...], confi
     loopback = is_loopback(host)
     access = token or new_token()
     try:
-        server = WebServer(
-            _app(create_app, manager, access, list(disks) or None, loopback, LOOPBACK_HOSTS, port), host, port
+        app = create_app(
+            manager,
+            token=access,
+            disks=list(disks) or None,
+            # A loopback server answers only loopback host names: a DNS-rebinding page gets 400.
+            allowed_hosts=LOOPBACK_HOSTS if loopback else None,
+            # Cookies ignore ports: each server on this host keeps its token under a name of its own.
+            cookie_name=f"flystore_token_{port or secrets.token_hex(4)}",
         )
     except StorageError as error:
         raise click.BadParameter(str(error), param_hint="--token") from error
+    try:
+        server = WebServer(app, host, port)
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from error
     if not loopback:
@@ -102,28 +110,14 @@ def _manager(config_file: str | None, load: Any, manager_class: Any) -> Any:
     return found if isinstance(found, manager_class) else manager_class()
 
 
-def _app(
-    factory: Any,
-    manager: Any,
-    token: str,
-    disks: list[str] | None,
-    loopback: bool,
-    loopback_hosts: tuple[str, ...],
-    port: int,
-) -> Any:
-    # A loopback server answers only loopback host names: a DNS-rebinding page gets 400.
-    hosts = list(loopback_hosts) if loopback else None
-    # Cookies ignore ports: each server on this host keeps its token under a name of its own.
-    suffix = str(port) if port else secrets.token_hex(4)
-    return factory(manager, token=token, disks=disks, allowed_hosts=hosts, cookie_name=f"flystore_token_{suffix}")
-
-
 def _app_key_note(manager: Any) -> list[str]:
     """Give local/memory temporary links a key for this run when APP_KEY is not set."""
+    from ..errors import StorageError
+
     try:
         if manager.app_key is not None:
             return []
-    except Exception as error:  # a malformed APP_KEY: say so, links will not work
+    except StorageError as error:  # a malformed APP_KEY: say so, links will not work
         return [f"APP_KEY is unusable ({error}); temporary links of local disks will fail"]
     manager.app_key = "base64:" + base64.b64encode(os.urandom(32)).decode()
     return [
