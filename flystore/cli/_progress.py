@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._context import State
+
+if TYPE_CHECKING:
+    from ..sync import SyncProgress
 
 __all__ = ["TransferCallback", "sync_bar", "transfer_bar"]
 
@@ -53,7 +56,7 @@ def transfer_bar(state: State, description: str) -> Iterator[TransferCallback | 
 
 
 @contextlib.contextmanager
-def sync_bar(state: State, description: str) -> Iterator[Callable[[Any], None] | None]:
+def sync_bar(state: State, description: str) -> Iterator[Callable[[SyncProgress], None] | None]:
     """A callback for the sync engine's ``SyncProgress`` updates, or None when bars are off.
 
     The engine calls it from its worker threads; updates are serialised here.
@@ -65,7 +68,7 @@ def sync_bar(state: State, description: str) -> Iterator[Callable[[Any], None] |
     with _progress(state) as progress:
         task = progress.add_task(description, total=None, note="")
 
-        def update(step: Any) -> None:
+        def update(step: SyncProgress) -> None:
             with lock:
                 total = step.bytes_total if step.bytes_total else None
                 note = f"{step.files_done}/{step.files_total} files ({step.phase})"

@@ -11,7 +11,10 @@ from typing import Any
 
 import click
 
+from ..disk import FilesystemAdapter
 from ..errors import StorageError
+from ..sync import SyncReport
+from ..sync import sync as run_sync
 from ._context import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -34,22 +37,14 @@ _MODES = ("copy", "mirror", "two-way", "destination-to-source")
 SNAPSHOT_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(-\d+)?$")
 
 
-def _engine() -> Any:
-    try:
-        from .. import sync as engine
-    except ModuleNotFoundError as error:  # pragma: no cover - flystore.sync ships with flystore
-        fail(f"the sync engine (flystore.sync) is not available: {error}")
-    return engine
-
-
-def _summary(report: Any) -> str:
+def _summary(report: SyncReport) -> str:
     counts = ", ".join(
         f"{len(getattr(report, field))} {field}" for field in ("copied", "updated", "deleted", "skipped", "conflicts")
     )
     return f"{counts}; {format_size(report.bytes)} in {report.duration:.1f} s"
 
 
-def _show(report: Any, as_json: bool, heading: str) -> None:
+def _show(report: SyncReport, as_json: bool, heading: str) -> None:
     if as_json:
         echo_json(report.to_dict())
     else:
@@ -63,7 +58,7 @@ def _show(report: Any, as_json: bool, heading: str) -> None:
     _errors(report)
 
 
-def _errors(report: Any) -> None:
+def _errors(report: SyncReport) -> None:
     """One line on stderr per file that failed."""
     for path, message in report.errors.items():
         click.echo(f"Error: {path}: {' '.join(str(message).split())}", err=True)
@@ -95,11 +90,10 @@ def _refuse_overlap(state: State, source: str, destination: str) -> None:
         fail(f"{first} and {second} overlap (one holds the other); sync between separate directories", EXIT_USAGE)
 
 
-def _run_sync(state: State, source: str, destination: str, *, label: str, **options: Any) -> Any:
+def _run_sync(state: State, source: str, destination: str, *, label: str, **options: Any) -> SyncReport:
     _refuse_overlap(state, source, destination)
-    engine = _engine()
     with sync_bar(state, label) as progress:
-        return engine.sync(source, destination, manager=state.manager, progress=progress, **options)
+        return run_sync(source, destination, manager=state.manager, progress=progress, **options)
 
 
 @click.command(short_help="Make a directory match another one.")
@@ -202,7 +196,7 @@ def backup(source: str, destination: str, keep: int | None, checksum: bool, dry_
         click.get_current_context().exit(EXIT_FAILED)
 
 
-def _snapshots(disk: Any, root: str) -> list[str]:
+def _snapshots(disk: FilesystemAdapter, root: str) -> list[str]:
     """Names of the snapshot directories directly under ``root``."""
     names = [posixpath.basename(path) for path in disk.directories(root)]
     return sorted(name for name in names if SNAPSHOT_NAME.match(name))
