@@ -486,3 +486,38 @@ def test_a_signed_link_through_a_symlink_serves_nothing(
         signed = manager.disk("local").temporary_url(link, expires=60)  # signed by the app's own key
         answer = TestClient(client.app).get(signed)
         assert answer.status_code in (400, 404) and b"TOPSECRET" not in answer.content
+
+
+def test_an_s3_disk_browses_uploads_moves_links_and_deletes_like_a_local_one(s3_endpoint: str) -> None:
+    import urllib.request
+    import uuid
+
+    credentials = {"key": "testing", "secret": "testing", "region": "us-east-1"}
+    bucket = f"flystore-web-{uuid.uuid4().hex[:12]}"
+    manager = StorageManager(
+        {
+            "disks": {
+                "s3": {"driver": "s3", "bucket": bucket, "endpoint": s3_endpoint, "create_bucket": True, **credentials}
+            }
+        }
+    )
+    client = browser_client(create_app(manager, token=TOKEN))
+    disk = manager.disk("s3")
+    assert upload(client, "q3.csv", b"a,b\n1,2\n", folder="reports/2026", disk="s3").status_code == 201
+    assert client.post("/api/folders", json={"disk": "s3", "path": "empty"}, headers=CSRF).status_code == 201
+    root = client.get("/api/list", params={"disk": "s3"}).json()
+    assert [(entry["name"], entry["is_folder"]) for entry in root["entries"]] == [("empty", True), ("reports", True)]
+    moved = client.post(
+        "/api/move", json={"disk": "s3", "source": "reports", "destination": "archive/reports"}, headers=CSRF
+    )
+    assert moved.json()["moved"] == 1 and disk.all_files() == ["archive/reports/2026/q3.csv"]
+    link = client.post("/api/temporary-url", json={"disk": "s3", "path": "archive/reports/2026/q3.csv"}, headers=CSRF)
+    url = link.json()["url"]
+    assert url.startswith(s3_endpoint) and "Signature" in url  # presigned by S3, not by this server
+    with urllib.request.urlopen(url) as shared:
+        assert shared.read() == b"a,b\n1,2\n"
+    assert client.get("/api/file", params={"disk": "s3", "path": "../x"}).status_code == 400
+    assert client.post("/api/delete", json={"disk": "s3", "paths": ["archive", "empty"]}, headers=CSRF).json() == {
+        "deleted": 2
+    }
+    assert disk.all_files() == [] and client.get("/api/list", params={"disk": "s3"}).json()["total"] == 0
