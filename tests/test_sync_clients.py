@@ -187,3 +187,16 @@ def test_large_files_stream_through_a_client_in_bounded_memory(tmp_path: Path) -
         back = engine.sync_pair(SyncPair(str(tmp_path / "back"), "in", mode="destination_to_source"))
     assert back.copied == ["big.bin"] and peak.bytes < 6 * MiB, f"pulling it back held {peak}"
     assert (tmp_path / "back" / "big.bin").read_bytes() == (source / "big.bin").read_bytes()
+
+
+def test_two_local_directories_into_one_destination_keep_separate_two_way_states(tmp_path: Path) -> None:
+    manager = StorageManager({"disks": {"hub": {"driver": "memory"}}})
+    engine = SyncEngine(manager.disk("hub"), manager=manager)
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "one" / "a.txt").write_bytes(b"a")
+    assert engine.sync_pair(SyncPair(str(tmp_path / "one"), "shared", mode="two_way")).copied == ["a.txt"]
+    # The second directory never saw a.txt: its first sync fetches it rather than deleting it from the hub.
+    second = engine.sync_pair(SyncPair(str(tmp_path / "two"), "shared", mode="two_way"))
+    assert second.copied == ["a.txt"] and second.deleted == []
+    assert (tmp_path / "two" / "a.txt").read_bytes() == b"a"

@@ -88,7 +88,8 @@ class ClientEndpoint(Endpoint):
         self.entries = entries
         self.root = normalize(root)
         self.storage_id = storage_id
-        self.label = f"{type(client).__name__}://{self.root}"
+        self.name = type(client).__name__
+        self.label = f"{self.name}://{self.root}"
         #: path -> reason, for entries the listing returned that no file can have (``../x``).
         self.rejected: dict[str, str] = {}
 
@@ -105,7 +106,7 @@ class ClientEndpoint(Endpoint):
         try:
             return self._folder()[0]
         except Exception as cause:  # the client's own errors, whatever they are
-            raise UnableToListContents.at(self.root, f"{type(cause).__name__}: {cause}", disk=self.label,
+            raise UnableToListContents.at(self.root, f"{type(cause).__name__}: {cause}", disk=self.name,
                                           cause=cause) from cause
 
     def scan(self) -> Iterator[Listed]:
@@ -114,7 +115,7 @@ class ClientEndpoint(Endpoint):
             found, folder = self._folder()
             listed = self.entries.get_all_recursive(folder, "") if found else []
         except Exception as cause:  # the client's own errors, whatever they are
-            raise UnableToListContents.at(self.root, f"{type(cause).__name__}: {cause}", disk=self.label,
+            raise UnableToListContents.at(self.root, f"{type(cause).__name__}: {cause}", disk=self.name,
                                           cause=cause) from cause
         for entry, relative in listed:
             if entry.type != "file":
@@ -142,14 +143,14 @@ class ClientEndpoint(Endpoint):
         try:
             self.client.download_file(item.handle[1], target)
             if not target.is_file():
-                raise FileNotFound.at(item.path, "the client downloaded nothing", disk=self.label)
+                raise FileNotFound.at(self._full(item.path), "the client downloaded nothing", disk=self.name)
             return _TemporaryDownload(target)
         except StorageError:
             shutil.rmtree(directory, ignore_errors=True)
             raise
         except Exception as cause:  # the client's own errors, whatever they are
             shutil.rmtree(directory, ignore_errors=True)
-            raise UnableToReadFile.at(item.path, f"{type(cause).__name__}: {cause}", disk=self.label,
+            raise UnableToReadFile.at(self._full(item.path), f"{type(cause).__name__}: {cause}", disk=self.name,
                                       cause=cause) from cause
 
     def write(self, path: str, stream: Readable) -> None:
@@ -163,7 +164,7 @@ class ClientEndpoint(Endpoint):
         except StorageError:
             raise
         except Exception as cause:  # the client's own errors, whatever they are
-            raise UnableToWriteFile.at(path, f"{type(cause).__name__}: {cause}", disk=self.label,
+            raise UnableToWriteFile.at(self._full(path), f"{type(cause).__name__}: {cause}", disk=self.name,
                                        cause=cause) from cause
         finally:
             shutil.rmtree(directory, ignore_errors=True)
@@ -172,5 +173,5 @@ class ClientEndpoint(Endpoint):
         try:
             self.client.delete_file_entries([item.handle[0]], delete_forever=True)
         except Exception as cause:  # the client's own errors, whatever they are
-            raise UnableToDeleteFile.at(item.path, f"{type(cause).__name__}: {cause}", disk=self.label,
+            raise UnableToDeleteFile.at(self._full(item.path), f"{type(cause).__name__}: {cause}", disk=self.name,
                                         cause=cause) from cause

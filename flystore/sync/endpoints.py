@@ -25,8 +25,10 @@ __all__ = ["DiskEndpoint", "Endpoint"]
 class Endpoint:
     """What the engine needs from one side of a pair. Paths are relative to the side's root."""
 
-    #: Names the side in messages and in the two-way state (e.g. ``"s3://backup/docs"``).
+    #: Names the side in reports and in the two-way state (e.g. ``"s3://backup/docs"``).
     label: str = "endpoint"
+    #: Names the disk (or client) in error messages.
+    name: str = "endpoint"
     #: path -> reason for entries the last ``scan`` skipped because no file can have that path.
     rejected: Mapping[str, str] = MappingProxyType({})
 
@@ -119,15 +121,17 @@ class DiskEndpoint(Endpoint):
     Args:
         disk: the disk.
         root: a directory on the disk; normalised here.
+        label: names the side in reports and states (default ``disk://root``).
 
     Raises:
         PathTraversalDetected: ``root`` escapes the disk.
     """
 
-    def __init__(self, disk: FilesystemAdapter, root: str = "") -> None:
+    def __init__(self, disk: FilesystemAdapter, root: str = "", *, label: str | None = None) -> None:
         self.disk = disk
         self.root = normalize(root)
-        self.label = f"{disk.name}://{self.root}"
+        self.name = disk.name
+        self.label = label or f"{disk.name}://{self.root}"
 
     def __repr__(self) -> str:
         return f"<DiskEndpoint {self.label}>"

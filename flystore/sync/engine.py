@@ -9,6 +9,7 @@ a ``Runner``.
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -125,8 +126,9 @@ class SyncEngine:
             PathTraversalDetected: ``root`` escapes the disk.
         """
         if client is None:
-            local = self.manager.build({"driver": "local", "root": root}, name="local-directory")
-            return DiskEndpoint(local, "")
+            directory = os.path.abspath(root)
+            local = self.manager.build({"driver": "local", "root": directory}, name="local-directory")
+            return DiskEndpoint(local, "", label=f"file://{directory}")  # two directories, two two-way states
         if isinstance(client, str):
             return DiskEndpoint(self.manager.disk(client), root)
         if isinstance(client, FilesystemAdapter):

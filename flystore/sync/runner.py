@@ -81,7 +81,7 @@ class Runner:
         try:
             with self.sides["destination"].open_read(item) as handle:
                 data = handle.read()
-        except StorageError:
+        except (StorageError, OSError):
             return None  # an unreadable state is a lost one: the safe first-sync rules apply
         return decode_state(data, self.sides["source"].label, self.sides["destination"].label)
 
@@ -130,7 +130,7 @@ class Runner:
                     getattr(cause, "root", ""),
                     f"the {_other(to)} root does not exist, so this sync would delete all {doomed} files of "
                     f"the {to}; nothing was changed",
-                    disk=cause.label,
+                    disk=cause.name,
                 )
 
     # -- carrying out ----------------------------------------------------------------
