@@ -16,6 +16,7 @@ from flystore import (
     PathTraversalDetected,
     StorageError,
     StorageManager,
+    UnableToDeleteDirectory,
     UnableToWriteFile,
     VersionedFilesystemAdapter,
 )
@@ -114,15 +115,16 @@ def test_no_listing_shows_the_tree(manager: StorageManager) -> None:
     assert not any(STORE in str(item) for item in fs.glob("**"))
 
 
-def test_deleting_the_root_keeps_every_version(manager: StorageManager) -> None:
+def test_deleting_the_root_is_refused_and_the_versions_stay(manager: StorageManager) -> None:
     disk = _versioned(manager)
     disk.put("a.txt", "1")
-    disk.put("dir/b.txt", "b")
-    assert disk.delete_directory("")
-    assert disk.all_files() == [] and disk.directories() == []
-    for path, content in (("a.txt", b"1"), ("dir/b.txt", b"b")):
-        marker, kept = disk.versions(path)
-        assert marker.is_deleted and disk.get_version(path, kept.id) == content
+    disk.put("a.txt", "2")
+    before = _tree(manager)
+    for root in ("", "/", ".", "a/.."):
+        with pytest.raises(UnableToDeleteDirectory, match="root"):
+            disk.delete_directory(root)
+    assert _tree(manager) == before and disk.get("a.txt") == b"2"
+    assert disk.delete_directory("missing") is False
 
 
 def test_encoded_and_nested_spellings_are_ordinary_files_that_never_touch_the_tree(manager: StorageManager) -> None:

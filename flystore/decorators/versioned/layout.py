@@ -35,7 +35,7 @@ from ...errors import (
 from .locks import PathLocks
 from .prune import plan_prune
 from .records import parse_record_name, record_directory, record_path, user_path_of
-from .version import STORE_DIRECTORY, Version, is_layout_id, new_version_id, stamp_of
+from .version import Version, is_layout_id, new_version_id, stamp_of
 
 __all__ = ["LayoutVersions"]
 
@@ -157,7 +157,8 @@ class LayoutVersions:
 
     def delete_directory(self, path: str) -> bool:
         if not path:
-            return self._delete_root()
+            # As every driver but memory does; on memory it would take the tree with it.
+            raise UnableToDeleteDirectory.at(path, "the disk root cannot be deleted")
         files = [entry.path for entry in self.inner.list_contents(path, True) if not entry.is_folder]
         for file in files:
             self.adopt(file)
@@ -165,19 +166,6 @@ class LayoutVersions:
         for file in files:
             self._mark_deleted(file, UnableToDeleteDirectory)
         return deleted
-
-    def _delete_root(self) -> bool:
-        # The root holds the tree: delete what is beside it, never the tree itself.
-        found = False
-        for entry in list(self.inner.list_contents("", False)):
-            if entry.path == STORE_DIRECTORY:
-                continue
-            found = True
-            if entry.is_folder:
-                self.delete_directory(entry.path)
-            else:
-                self.delete(entry.path)
-        return found
 
     # -- listing versions ----------------------------------------------------------------
 
