@@ -174,6 +174,7 @@ def test_an_answer_from_a_reachable_disk_is_never_failed_over(make: Make) -> Non
 
 
 class _Answering(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # answers botocore's "Expect: 100-continue" at once
     status = 403
     code = "AccessDenied"
 
@@ -202,7 +203,7 @@ def answering_server() -> Iterator[Callable[[int, str], str]]:
     def start(status: int, code: str) -> str:
         handler = type("Handler", (_Answering,), {"status": status, "code": code})
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}"
 

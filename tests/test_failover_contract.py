@@ -31,6 +31,9 @@ def _assert_replicas_agree(disk: FailoverFilesystemAdapter) -> None:
 
 
 class TestFailoverOverMemory(DiskContract):
+    stateful_examples = 6
+    stateful_steps = 12
+
     @pytest.fixture
     def disk(self) -> Iterator[FilesystemAdapter]:
         manager = StorageManager({"disks": {

@@ -148,6 +148,8 @@ class FailoverBackend(Backend):
 
     def _current(self, path: str) -> list[Member]:
         """The members not behind on ``path``."""
+        if self.ledger.empty():
+            return self.members
         return [member for member in self.members if not self.ledger.behind(member.name, path)]
 
     def _write(self, paths: Sequence[str], task: _Task[_T], *, tree: bool = False, settles: bool = True) -> list[_T]:

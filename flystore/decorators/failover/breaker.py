@@ -59,6 +59,8 @@ class CircuitBreaker:
 
         A caller that was allowed must report back with ``succeeded``, ``failed`` or ``released``.
         """
+        if self._opened_at is None:
+            return True  # closed: the common case needs no lock (a circuit opening meanwhile costs one call)
         with self._lock:
             state = self._state()
             if state == "closed":
@@ -70,6 +72,8 @@ class CircuitBreaker:
 
     def succeeded(self) -> None:
         """The disk answered: close the circuit and forget earlier failures."""
+        if self._failures == 0 and self._opened_at is None and not self._probing:
+            return  # nothing to forget
         with self._lock:
             self._failures = 0
             self._opened_at = None

@@ -72,13 +72,17 @@ class Ledger:
 
     def behind(self, disk: str, path: str) -> bool:
         """Whether ``disk`` missed the latest change of ``path`` (or of a directory around it)."""
+        if not self._entries[disk]:
+            return False  # the usual case, read without the lock
         with self._lock:
             entries = self._entries[disk]
-            if not entries:
-                return False
             if ("file", path) in entries:
                 return True
             return any(kind == "tree" and _within(path, tree) for kind, tree in entries)
+
+    def empty(self) -> bool:
+        """Whether no disk is behind on anything."""
+        return not any(self._entries.values())
 
     def touches(self, disk: str, directory: str) -> bool:
         """Whether ``disk`` is behind on ``directory`` itself or on anything under it."""

@@ -78,16 +78,32 @@ def _streamed_hash(backend: Backend, path: str) -> str:
     return digest.hexdigest()
 
 
+def _listed(entry: Entry) -> str | None:
+    return entry.checksum if isinstance(entry, FileAttributes) else None
+
+
+def _checksum(member: Member, path: str, entry: Entry) -> str | None:
+    """``"algorithm:hex"`` from the listing, else the backend's native MD5, else None."""
+    listed = _listed(entry)
+    if listed:
+        return listed
+    native = call(member, lambda backend: backend.checksum(path, "md5"))
+    return f"md5:{native}" if native else None
+
+
 def _same(truth: Member, other: Member, path: str, ours: Entry, theirs: Entry, verify: bool) -> bool:
     if ours.size is not None and theirs.size is not None and ours.size != theirs.size:
         return False
-    left = ours.checksum if isinstance(ours, FileAttributes) else None
-    right = theirs.checksum if isinstance(theirs, FileAttributes) else None
-    if left and right and left.partition(":")[0] == right.partition(":")[0]:
-        return left == right
-    native = [call(member, lambda backend: backend.checksum(path, "md5")) for member in (truth, other)]
-    if None not in native:
-        return native[0] == native[1]
+    # The side without a checksum in its listing is asked first: if it has none at all, the other is not asked.
+    sides = sorted([(truth, ours), (other, theirs)], key=lambda side: _listed(side[1]) is not None)
+    sums: list[str] = []
+    for member, entry in sides:
+        found = _checksum(member, path, entry)
+        if found is None:
+            break
+        sums.append(found)
+    if len(sums) == 2 and sums[0].partition(":")[0] == sums[1].partition(":")[0]:
+        return sums[0] == sums[1]
     if verify:
         return bool(call(truth, lambda b: _streamed_hash(b, path)) == call(other, lambda b: _streamed_hash(b, path)))
     return True
