@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -396,6 +397,19 @@ def test_hostile_operands_never_leave_the_disk(run: Cli, manager: StorageManager
     assert (tmp_path / "secret.txt").read_text() == "outside every disk"
     assert manager.disk("local").all_files() == [] and manager.disk("mem").all_files() == ["src.txt"]
     assert set(os.listdir(tmp_path)) <= {"filesystems.py", "payload.txt", "secret.txt", "a"}
+    # symlinks planted inside a local disk's root lead nowhere outside it
+    root = Path(manager.disk("local").path(""))
+    root.mkdir(parents=True, exist_ok=True)
+    os.symlink(tmp_path / "secret.txt", root / "leak.txt")
+    os.symlink(tmp_path, root / "outside")
+    for args in (("cat", "local://leak.txt"), ("cat", "local://outside/secret.txt"), ("get", "local://leak.txt", "-"),
+                 ("ls", "-r", "local://outside"), ("cp", "local://outside/secret.txt", "mem://stolen.txt")):
+        result = run(*args)
+        assert result.exit_code != 0, args
+        assert "outside every disk" not in result.stdout and "secret.txt" not in result.stdout, args
+    assert run("put", str(source), "local://outside/planted.txt").exit_code != 0
+    assert not (tmp_path / "planted.txt").exists()
+    assert (tmp_path / "secret.txt").read_text() == "outside every disk"
 
 
 def test_progress_bars_show_when_forced_and_stay_off_the_stdout_of_a_pipe(run: Cli, tmp_path: Path) -> None:
@@ -515,8 +529,23 @@ def test_link_is_idempotent_and_never_replaces_a_real_directory_or_a_foreign_lin
         result = run(*args)
         assert result.exit_code == 1 and "not a symlink" in result.stderr
     assert Path("public/storage/index.html").read_text() == "real"
+    shutil.rmtree("public/storage")
+    Path("public/storage").write_text("a real file")
+    assert run("link", "--force").exit_code == 1 and Path("public/storage").read_text() == "a real file"
+    # the link turns into a real file between the check and the swap: the swap refuses
+    os.unlink("public/storage")
+    os.symlink(elsewhere, "public/storage")
+    from flystore.cli._context import CommandFailed
+    from flystore.cli.maintenance import _replace_link
+
+    os.unlink("public/storage")
+    Path("public/storage").write_text("raced in")
+    with pytest.raises(CommandFailed):
+        _replace_link(root, "public/storage")
+    assert Path("public/storage").read_text() == "raced in"
+    os.unlink("public/storage")
     assert run("link", "--disk", "mem").exit_code == 2  # not a local disk
-    assert sorted(os.listdir("public")) == ["storage"]  # no temporary link left behind
+    assert os.listdir("public") == []  # no temporary link left behind by any of the above
 
 
 # -- help ---------------------------------------------------------------------------------------------------

@@ -54,6 +54,20 @@ def test_sync_a_local_directory_to_a_disk_then_mirror_with_delete(run: Cli, tree
     assert "local-dir" not in run.manager.disk_names()  # the local directory's disk was only for the command
 
 
+def test_two_way_sync_reports_a_conflict_and_keeps_both_versions(run: Cli) -> None:
+    mem = run.manager.disk("mem")
+    mem.put("left/plan.txt", "v1")
+    assert run("sync", "mem://left", "mem://right", "--mode", "two-way").exit_code == 0
+    assert mem.get_text("right/plan.txt") == "v1"
+    mem.put("left/plan.txt", "left edit")
+    mem.put("right/plan.txt", "right edit, longer")
+    result = run("sync", "mem://left", "mem://right", "--mode", "two-way")
+    assert result.exit_code == 0, result.output
+    assert "conflict: plan.txt" in result.stdout.splitlines()
+    versions = {mem.get_text(path) for path in mem.all_files("right") if "plan" in path}
+    assert {"left edit", "right edit, longer"} <= versions
+
+
 def test_a_sync_with_failing_files_reports_each_and_exits_1(run: Cli, tree: Path) -> None:
     result = run("sync", str(tree), "ro://mirror")
     assert result.exit_code == 1
