@@ -463,6 +463,29 @@ def test_reading_the_trail_filters_and_skips_hours_before_since() -> None:
     assert paths(disk="other") == []
 
 
+def test_reading_recent_records_never_lists_or_reads_older_days() -> None:
+    # The trail disk is itself audited: its own trail shows what reading it touched.
+    manager = StorageManager({"disks": {
+        "store": {"driver": "memory"},
+        "meta": {"driver": "memory"},
+        "trail": {"driver": "audited", "disk": "store", "trail": "meta"},
+    }})
+    trail = manager.disk("trail")
+    assert isinstance(trail, AuditedFilesystemAdapter)
+    for moment in (datetime(2025, 3, 1, 9, tzinfo=timezone.utc), datetime(2026, 11, 30, 9, tzinfo=timezone.utc),
+                   datetime(2026, 12, 2, 8, tzinfo=timezone.utc), datetime(2026, 12, 2, 10, tzinfo=timezone.utc)):
+        record = make_record(started=moment, actor=None, disk="docs", operation="write", path=f"{moment:%Y%m%d%H}",
+                             outcome="ok", duration=0.0)
+        for name, group in batch_files("audit", [record]):
+            manager.disk("store").put(name, encode(group))
+    where = TrailFilter(since=datetime(2026, 12, 2, 9, 30, tzinfo=timezone.utc))
+    assert [record["path"] for record in read_trail(trail, "audit", where)] == ["2026120210"]
+    touched = [record["path"] for record in trail.trail(operations={"list", "read"})]
+    assert touched and not any(path.startswith(("audit/2025", "audit/2026/11")) for path in touched)
+    assert not any(path.startswith("audit/2026/12/02/08-") for path in touched)  # an earlier hour: not read
+    trail.close()
+
+
 def test_a_logger_trail_cannot_be_read_back() -> None:
     manager = StorageManager({"disks": {"files": {"driver": "memory"},
                                         "a": {"driver": "audited", "disk": "files", "logger": "app.audit"}}})
