@@ -337,6 +337,15 @@ def test_only_the_served_disks_are_reachable(manager: StorageManager) -> None:
     assert manager.disk("local").files() == []
 
 
+def test_a_disk_that_cannot_be_built_answers_503_and_the_others_still_work(tmp_path: Path) -> None:
+    manager = StorageManager({"disks": {"ok": {"driver": "memory"}, "broken": {"driver": "azure", "container": "c"}}})
+    client = browser_client(create_app(manager, token=TOKEN))
+    broken = client.get("/api/list", params={"disk": "broken"})
+    assert broken.status_code == 503 and broken.json()["detail"]["reason"] == "disk_misconfigured"
+    assert "broken" in broken.json()["detail"]["message"]
+    assert client.get("/api/list", params={"disk": "ok"}).status_code == 200
+
+
 def test_a_missing_file_is_404_naming_the_disk_and_path(client: TestClient) -> None:
     missing = client.get("/api/info", params={"disk": "local", "path": "nowhere/x.txt"})
     assert missing.status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import HTTPException
 
 from ..errors import (
+    ConfigurationError,
     DiskNotConfigured,
     DriverNotInstalled,
     FileAlreadyExists,
@@ -21,6 +22,7 @@ __all__ = ["web_error"]
 _MORE: list[tuple[type[StorageError], int, str]] = [
     (DiskNotConfigured, 404, "disk_not_found"),
     (DriverNotInstalled, 503, "driver_not_installed"),
+    (ConfigurationError, 503, "disk_misconfigured"),  # the disk cannot be built: the rest still browse
     (ReadOnlyDisk, 403, "read_only"),
     (FileAlreadyExists, 409, "exists"),
     (UnsupportedOperation, 400, "unsupported"),
