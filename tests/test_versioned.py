@@ -129,6 +129,9 @@ def test_restoring_an_old_version_makes_it_the_newest(disk: VersionedFilesystemA
 def test_deleting_the_latest_version_makes_the_previous_one_current(disk: VersionedFilesystemAdapter) -> None:
     disk.put("doc.txt", "first")
     disk.put("doc.txt", "second")
+    seen: list[tuple[str, str]] = []
+    disk.on("file_updated", lambda path: seen.append(("updated", path)))
+    disk.on("file_deleted", lambda path: seen.append(("deleted", path)))
     latest = disk.versions("doc.txt")[0]
     assert disk.delete_version("doc.txt", latest.id).id == latest.id
     assert disk.get("doc.txt") == b"first"
@@ -137,6 +140,7 @@ def test_deleting_the_latest_version_makes_the_previous_one_current(disk: Versio
     disk.delete_version("doc.txt", only.id)
     assert disk.file_missing("doc.txt")
     assert disk.versions("doc.txt") == []
+    assert seen == [("updated", "doc.txt"), ("deleted", "doc.txt")]
 
 
 def test_deleting_a_delete_marker_undeletes_the_file(disk: VersionedFilesystemAdapter) -> None:
