@@ -83,15 +83,16 @@ def _line(record: dict[str, Any]) -> str:
 
 
 @click.command(short_help="Show the audit trail of audited disks.")
-@click.option("--disk", "disk", default=None, help="Only records of this audited disk.")
-@click.option("--actor", default=None, help="Only records of this actor (as given to Storage.acting_as).")
+@click.option("--disk", "disk", default=None, metavar="DISK", help="Only records of this audited disk.")
+@click.option("--actor", default=None, metavar="ACTOR",
+              help="Only records of this actor (as given to Storage.acting_as).")
 @click.option("--path", "path", default=None, metavar="GLOB",
               help="Only records whose path (or copy/move destination) matches, like 'invoices/*.pdf'.")
 @click.option("--operation", "operations", multiple=True, metavar="OP",
               help="Only these operations (write, read, list, delete, copy, move, ...); repeatable.")
 @click.option("--since", default=None, metavar="WHEN", help="Only records since 15m / 2h / 7d ago, or an ISO time.")
 @click.option("--trail", default=None, metavar="DISK", help="Read this trail disk instead of the configured ones.")
-@click.option("--prefix", default="audit", show_default=True, help="Where the records are on --trail.")
+@click.option("--prefix", default="audit", show_default=True, metavar="PATH", help="Where the records are on --trail.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per record and line.")
 def audit(disk: str | None, actor: str | None, path: str | None, operations: tuple[str, ...], since: str | None,
           trail: str | None, prefix: str, as_json: bool) -> None:
