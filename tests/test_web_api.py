@@ -338,7 +338,8 @@ def test_only_the_served_disks_are_reachable(manager: StorageManager) -> None:
 
 
 def test_a_disk_that_cannot_be_built_answers_503_and_the_others_still_work(tmp_path: Path) -> None:
-    manager = StorageManager({"disks": {"ok": {"driver": "memory"}, "broken": {"driver": "azure", "container": "c"}}})
+    broken_options = {"driver": "local", "root": str(tmp_path), "rot": "typo of root"}
+    manager = StorageManager({"disks": {"ok": {"driver": "memory"}, "broken": broken_options}})
     client = browser_client(create_app(manager, token=TOKEN))
     broken = client.get("/api/list", params={"disk": "broken"})
     assert broken.status_code == 503 and broken.json()["detail"]["reason"] == "disk_misconfigured"
