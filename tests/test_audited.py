@@ -77,6 +77,23 @@ class TestScopedOverAuditedLocal(DiskContract):
         manager.disk("audited").close()
 
 
+class TestEncryptedOverAuditedMemory(DiskContract):
+    """encrypted(audited(memory)): the ciphertext's reads go through the recorded handles (seeks, readinto)."""
+
+    stateful_examples = 6
+
+    @pytest.fixture
+    def disk(self) -> Iterator[FilesystemAdapter]:
+        manager = StorageManager({"disks": {
+            "files": {"driver": "memory"},
+            "trail": {"driver": "memory"},
+            "audited": {"driver": "audited", "disk": "files", "trail": "trail"},
+            "secure": {"driver": "encrypted", "disk": "audited", "key": b"k" * 32},
+        }})
+        yield manager.disk("secure")
+        manager.disk("audited").close()
+
+
 class TestAuditedS3Disk(DiskContract):
     stateful_examples = 4
     stateful_steps = 8
