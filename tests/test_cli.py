@@ -424,6 +424,23 @@ def test_progress_bars_show_when_forced_and_stay_off_the_stdout_of_a_pipe(run: C
     assert run("--progress", "get", "mem://big.bin", "-").stdout_bytes == source.read_bytes()
 
 
+def test_without_rich_transfers_work_and_forced_bars_name_the_extra(run: Cli, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The web extra brings click alone: every command runs, only progress bars need rich."""
+    import sys
+
+    for name in [module for module in sys.modules if module == "rich" or module.startswith("rich.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "rich", None)
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"abc")
+    assert run("put", str(source), "mem://a.bin").exit_code == 0
+    forced = run("--progress", "put", str(source), "mem://b.bin")
+    assert forced.exit_code == 1 and 'pip install "flystore[cli]"' in one_error_line(forced)
+    assert run.manager.disk("mem").all_files() == ["a.bin"]  # refused before anything was written
+    assert run("usage", "mem://").stdout.startswith("mem://: 1 files, 3 B")
+
+
 # -- maintenance: test, cleanup, link ----------------------------------------------------------------
 
 

@@ -1,8 +1,8 @@
 """The ``flystore`` command line.
 
-The commands need the ``cli`` extra (click and rich). Without it, ``flystore demo``
-and ``flystore disks`` still work (``make demo`` installs flystore alone), and every
-other command says which ``pip install`` line brings it.
+The commands need click (the ``cli`` extra, which adds rich for progress bars). Without
+click, ``flystore demo`` and ``flystore disks`` still work (``make demo`` installs flystore
+alone), and every other command says which ``pip install`` line brings it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``flystore`` with ``argv`` (``sys.argv[1:]`` when None) and return the exit code."""
     try:
-        import click  # noqa: F401  # both are needed by the full command line
-        import rich  # noqa: F401
+        import click  # noqa: F401  # the commands are click commands; rich only draws progress bars
     except ModuleNotFoundError:
         from ._fallback import run_without_click
 

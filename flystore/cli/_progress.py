@@ -1,4 +1,4 @@
-"""Progress bars (rich, on stderr) for transfers and syncs; nothing at all when they are off."""
+"""Progress bars (rich, on stderr) for transfers and syncs; nothing at all when they are off or rich is missing."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..errors import DriverNotInstalled
 from ._context import State
 
 if TYPE_CHECKING:
@@ -18,16 +19,25 @@ TransferCallback = Callable[[int, "int | None"], None]
 
 
 def _progress(state: State) -> Any:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
+    """A rich ``Progress`` on stderr, or None when rich is not installed and bars were not asked for.
 
+    Raises:
+        DriverNotInstalled: ``--progress`` was given and rich is missing.
+    """
+    try:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+    except ModuleNotFoundError as error:  # click alone (the web extra): no bars unless asked for
+        if state.progress:
+            raise DriverNotInstalled.for_extra("cli", "--progress", cause=error) from error
+        return None
     console = Console(stderr=True, force_terminal=True if state.progress else None)
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -43,10 +53,11 @@ def _progress(state: State) -> Any:
 @contextlib.contextmanager
 def transfer_bar(state: State, description: str) -> Iterator[TransferCallback | None]:
     """A ``progress(done, total)`` callback drawing one bar, or None when bars are off."""
-    if not state.show_progress():
+    bars = _progress(state) if state.show_progress() else None
+    if bars is None:
         yield None
         return
-    with _progress(state) as progress:
+    with bars as progress:
         task = progress.add_task(description, total=None, note="")
 
         def update(done: int, total: int | None) -> None:
@@ -61,11 +72,12 @@ def sync_bar(state: State, description: str) -> Iterator[Callable[[SyncProgress]
 
     The engine calls it from its worker threads; updates are serialised here.
     """
-    if not state.show_progress():
+    bars = _progress(state) if state.show_progress() else None
+    if bars is None:
         yield None
         return
     lock = threading.Lock()
-    with _progress(state) as progress:
+    with bars as progress:
         task = progress.add_task(description, total=None, note="")
 
         def update(step: SyncProgress) -> None:

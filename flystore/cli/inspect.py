@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -209,25 +208,30 @@ def _measure(state: State, target: str) -> Usage:
 
 
 def _print_usage(found: Usage, top: int) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    # Off a terminal (a pipe, a log) rich would wrap at 80 columns; keep each row on one line.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 400)
-    where = f"{found.disk}://{found.path}"
-    console.print(f"[bold]{where}[/bold]: {found.total.files} files, {format_size(found.total.bytes)}")
     summary = found.to_dict()
-    histogram = Table("size", "files", "bytes", "", box=None, pad_edge=False, title_justify="left")
+    click.echo(f"{found.disk}://{found.path}: {found.total.files} files, {format_size(found.total.bytes)}")
     largest = max((bucket["files"] for bucket in summary["histogram"]), default=0) or 1
-    for bucket in summary["histogram"]:
-        bar = "#" * round(30 * bucket["files"] / largest)
-        histogram.add_row(bucket["bucket"], str(bucket["files"]), format_size(bucket["bytes"]), bar)
-    console.print(histogram)
-    directories = Table("directory", "files", "bytes", box=None, pad_edge=False)
-    for entry in summary["directories"][:top]:
-        directories.add_row(entry["name"], str(entry["files"]), format_size(entry["bytes"]))
+    rows = [("size", "files", "bytes", "")] + [
+        (bucket["bucket"], str(bucket["files"]), format_size(bucket["bytes"]), _bar(bucket["files"], largest))
+        for bucket in summary["histogram"]
+    ]
+    _print_table(rows)
+    click.echo()
+    _print_table([("directory", "files", "bytes")] + [
+        (entry["name"], str(entry["files"]), format_size(entry["bytes"])) for entry in summary["directories"][:top]
+    ])
     hidden = len(summary["directories"]) - top
-    console.print(directories)
     if hidden > 0:
-        console.print(f"... and {hidden} more directories (--top, --json)")
-    console.print()
+        click.echo(f"... and {hidden} more directories (--top, --json)")
+    click.echo()
+
+
+def _bar(count: int, largest: int) -> str:
+    return "#" * round(30 * count / largest)
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    """Left-aligned columns two spaces apart, one row per line whatever the width."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
