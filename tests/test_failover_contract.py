@@ -89,3 +89,29 @@ class TestReplicatedFailoverOverS3AndMemory(DiskContract):
         assert isinstance(disk, FailoverFilesystemAdapter)
         _assert_replicas_agree(disk)
         manager.configure({"disks": {}})
+
+
+class TestFailoverAmongOtherDecorators(DiskContract):
+    """cached(failover(scoped(memory), encrypted(memory)), replicated): failover nests both ways."""
+
+    stateful_examples = 6
+    stateful_steps = 12
+
+    @pytest.fixture
+    def disk(self) -> Iterator[FilesystemAdapter]:
+        manager = StorageManager({"disks": {
+            "m1": {"driver": "memory"},
+            "m2": {"driver": "memory"},
+            "near": {"driver": "scoped", "disk": "m1", "prefix": "replica"},
+            "far": {"driver": "encrypted", "disk": "m2", "key": "base64:" + "C" * 43 + "="},
+            "both": {"driver": "failover", "disks": ["near", "far"], "replicate": True},
+            "top": {"driver": "cached", "disk": "both"},
+        }})
+        yield manager.disk("top")
+        both = manager.disk("both")
+        assert isinstance(both, FailoverFilesystemAdapter)
+        _assert_replicas_agree(both)
+        assert all(path.startswith("replica/") for path in manager.disk("m1").all_files())
+        for path in manager.disk("m2").all_files():  # only ciphertext on the encrypted replica
+            plain = manager.disk("near").get(path)
+            assert not plain or plain not in manager.disk("m2").get(path), path
