@@ -82,6 +82,19 @@ class VersionedModel(RuleBasedStateMachine):
         self.disk.delete_version(path, version.id)
         del self.history[path][index]
 
+    @rule(keep=st.integers(0, 3), everything=st.booleans())
+    def prune(self, keep: int, everything: bool) -> None:
+        expected = 0
+        for path, kept in self.history.items():
+            if not everything and not path.startswith("d/"):
+                continue
+            survivors = kept[::-1][: max(keep, 1)]  # newest first; the latest always stays
+            if all(content is None for content in survivors):
+                survivors = []  # nothing left to restore: the markers go too
+            expected += len(kept) - len(survivors)
+            self.history[path] = survivors[::-1]
+        assert self.disk.prune(None if everything else "d", keep=keep) == expected
+
     @rule(path=_PATHS)
     def a_foreign_id_is_refused(self, path: str) -> None:
         for other, kept in self.history.items():
