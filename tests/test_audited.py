@@ -19,11 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from flystore import Backend, FilesystemAdapter, Storage, StorageManager
+from flystore import Backend, Storage, StorageManager
 from flystore.decorators.audited import AuditedFilesystemAdapter, TrailFilter, acting_as, current_actor, read_trail
-from flystore.decorators.audited.record import batch_files, encode, make_record
 from flystore.errors import FileNotFound, InvalidConfiguration, ReadOnlyDisk, UnableToWriteFile
-from flystore.testing import DiskContract
 from tests.drivers.test_s3 import CREDENTIALS, raw_client, remove_bucket
 
 TRAIL_FILE = re.compile(r"^audit/\d{4}/\d{2}/\d{2}/\d{2}-\d{4}-[0-9a-f]{12}\.jsonl$")
@@ -49,76 +47,6 @@ def docs() -> Iterator[AuditedFilesystemAdapter]:
 
 def records(disk: AuditedFilesystemAdapter, **criteria: Any) -> list[dict[str, Any]]:
     return list(disk.trail(**criteria))
-
-
-# -- the contract, through the decorator ---------------------------------------------------------
-
-
-class TestAuditedMemoryDisk(DiskContract):
-    @pytest.fixture
-    def disk(self) -> Iterator[FilesystemAdapter]:
-        _, disk = audited()
-        yield disk
-        disk.close()
-
-
-class TestScopedOverAuditedLocal(DiskContract):
-    """scoped(audited(local)) with the trail on its own local disk."""
-
-    @pytest.fixture
-    def disk(self, tmp_path: Path) -> Iterator[FilesystemAdapter]:
-        manager = StorageManager({"disks": {
-            "local": {"driver": "local", "root": str(tmp_path / "files")},
-            "trail": {"driver": "local", "root": str(tmp_path / "trail")},
-            "audited": {"driver": "audited", "disk": "local", "trail": "trail", "flush_interval": 0.05},
-            "scoped": {"driver": "scoped", "disk": "audited", "prefix": "app"},
-        }})
-        yield manager.disk("scoped")
-        manager.disk("audited").close()
-
-
-class TestEncryptedOverAuditedMemory(DiskContract):
-    """encrypted(audited(memory)): the ciphertext's reads go through the recorded handles (seeks, readinto)."""
-
-    stateful_examples = 6
-
-    @pytest.fixture
-    def disk(self) -> Iterator[FilesystemAdapter]:
-        manager = StorageManager({"disks": {
-            "files": {"driver": "memory"},
-            "trail": {"driver": "memory"},
-            "audited": {"driver": "audited", "disk": "files", "trail": "trail"},
-            "secure": {"driver": "encrypted", "disk": "audited", "key": b"k" * 32},
-        }})
-        yield manager.disk("secure")
-        manager.disk("audited").close()
-
-
-class TestAuditedS3Disk(DiskContract):
-    stateful_examples = 4
-    stateful_steps = 8
-
-    @pytest.fixture(scope="class")
-    def bucket(self, s3_endpoint: str) -> Iterator[str]:
-        name = f"flystore-{uuid.uuid4().hex[:16]}"
-        client: Any = raw_client(s3_endpoint)
-        client.create_bucket(Bucket=name)
-        yield name
-        remove_bucket(client, name)
-        client.close()
-
-    @pytest.fixture
-    def disk(self, s3_endpoint: str, bucket: str) -> Iterator[FilesystemAdapter]:
-        manager = StorageManager({"disks": {
-            "s3": {"driver": "s3", "bucket": bucket, "prefix": uuid.uuid4().hex, "endpoint": s3_endpoint,
-                   **CREDENTIALS},
-            "trail": {"driver": "memory"},
-            "a": {"driver": "audited", "disk": "s3", "trail": "trail"},
-        }})
-        disk = manager.disk("a")
-        yield disk
-        disk.close()
-        manager.disk("s3").close()
 
 
 # -- what a record holds ---------------------------------------------------------------------------
@@ -439,80 +367,6 @@ with manager.acting_as("cron"):
     assert TRAIL_FILE.match(trail_file.relative_to(tmp_path / "trail").as_posix())
     (record,) = [json.loads(line) for line in trail_file.read_text().splitlines()]
     assert (record["actor"], record["operation"], record["path"]) == ("cron", "write", "nightly.txt")
-
-
-# -- the trail's layout and reading it back ---------------------------------------------------------------
-
-
-def test_a_batch_across_the_hour_goes_to_one_file_per_hour() -> None:
-    first = datetime(2026, 12, 2, 13, 59, 58, tzinfo=timezone.utc)
-    batch = [make_record(started=first + timedelta(seconds=seconds), actor=None, disk="d", operation="read",
-                         path=f"p{seconds}", outcome="ok", duration=0.0) for seconds in range(4)]
-    files = list(batch_files("audit", batch))
-    assert [path[: len("audit/2026/12/02/13-5958")] for path, _ in files] == [
-        "audit/2026/12/02/13-5958", "audit/2026/12/02/14-0000"]
-    assert [[record["path"] for record in group] for _, group in files] == [["p0", "p1"], ["p2", "p3"]]
-    assert all(TRAIL_FILE.match(path) for path, _ in files)
-
-
-def test_reading_the_trail_filters_and_skips_hours_before_since() -> None:
-    manager = StorageManager({"disks": {"trail": {"driver": "memory"}}})
-    trail = manager.disk("trail")
-    old = datetime(2026, 1, 1, 8, tzinfo=timezone.utc)
-    new = datetime(2026, 1, 1, 10, tzinfo=timezone.utc)
-    later = new + timedelta(seconds=1)
-    for moment, actor, path in ((old, "ada", "a/old.txt"), (new, "ada", "a/new.txt"), (later, "bob", "b/new.txt")):
-        for name, group in batch_files("audit", [make_record(started=moment, actor=actor, disk="docs",
-                                                              operation="write", path=path, outcome="ok",
-                                                              duration=0.001)]):
-            trail.put(name, encode(group))
-    trail.put("audit/2026/01/01/10-0000-000000000000.jsonl", b"not json\n[1,2]\n")  # skipped, never fatal
-
-    def paths(**criteria: Any) -> list[str]:
-        return [record["path"] for record in read_trail(trail, "audit", TrailFilter(**criteria))]
-
-    assert paths() == ["a/old.txt", "a/new.txt", "b/new.txt"]
-    assert paths(actor="ada") == ["a/old.txt", "a/new.txt"]
-    assert paths(path="b/*") == ["b/new.txt"]
-    assert paths(since=datetime(2026, 1, 1, 9)) == ["a/new.txt", "b/new.txt"]
-    assert paths(until=datetime(2026, 1, 1, 9)) == ["a/old.txt"]
-    assert paths(operations={"delete"}) == []
-    assert paths(disk="other") == []
-
-
-def test_reading_recent_records_never_lists_or_reads_older_days() -> None:
-    # The trail disk is itself audited: its own trail shows what reading it touched.
-    manager = StorageManager({"disks": {
-        "store": {"driver": "memory"},
-        "meta": {"driver": "memory"},
-        "trail": {"driver": "audited", "disk": "store", "trail": "meta"},
-    }})
-    trail = manager.disk("trail")
-    assert isinstance(trail, AuditedFilesystemAdapter)
-    for moment in (datetime(2025, 3, 1, 9, tzinfo=timezone.utc), datetime(2026, 11, 30, 9, tzinfo=timezone.utc),
-                   datetime(2026, 12, 2, 8, tzinfo=timezone.utc), datetime(2026, 12, 2, 10, tzinfo=timezone.utc)):
-        record = make_record(started=moment, actor=None, disk="docs", operation="write", path=f"{moment:%Y%m%d%H}",
-                             outcome="ok", duration=0.0)
-        for name, group in batch_files("audit", [record]):
-            manager.disk("store").put(name, encode(group))
-    where = TrailFilter(since=datetime(2026, 12, 2, 9, 30, tzinfo=timezone.utc))
-    assert [record["path"] for record in read_trail(trail, "audit", where)] == ["2026120210"]
-    touched = [record["path"] for record in trail.trail(operations={"list", "read"})]
-    assert touched and not any(path.startswith(("audit/2025", "audit/2026/11")) for path in touched)
-    assert not any(path.startswith("audit/2026/12/02/08-") for path in touched)  # an earlier hour: not read
-    trail.close()
-
-
-def test_a_logger_trail_cannot_be_read_back() -> None:
-    manager = StorageManager({"disks": {"files": {"driver": "memory"},
-                                        "a": {"driver": "audited", "disk": "files", "logger": "app.audit"}}})
-    disk = manager.disk("a")
-    assert isinstance(disk, AuditedFilesystemAdapter)
-    from flystore.errors import UnsupportedOperation
-
-    with pytest.raises(UnsupportedOperation):
-        list(disk.trail())
-    disk.close()
 
 
 # -- configuration -------------------------------------------------------------------------------------------
