@@ -404,3 +404,22 @@ def test_compressed_over_encrypted_compresses_before_encrypting(tmp_path: Path) 
     with disk.open("f.log") as handle:
         handle.seek(3 * FRAME)
         assert handle.read(50) == DATA[3 * FRAME:3 * FRAME + 50]
+
+
+def test_pandas_reads_one_column_of_a_parquet_file_without_decompressing_the_rest() -> None:
+    import pandas  # type: ignore[import-untyped]  # test dependencies: missing fails, never skips
+    import pyarrow  # type: ignore[import-untyped]  # noqa: F401  # pandas' parquet engine
+
+    counting = Counting(MemoryBackend())
+    disk = CompressedFilesystemAdapter(FilesystemAdapter(counting, name="base"), frame_size=64 * 1024)
+    rng = random.Random(3)
+    frame = pandas.DataFrame({"n": range(50_000), "s": [rng.randbytes(24).hex() for _ in range(50_000)]})
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, compression=None)  # the disk compresses
+    disk.put("tables/t.parquet", buffer.getvalue())
+    stored = counting.inner.stat("tables/t.parquet").size
+    counting.counter.clear()
+    some = pandas.read_parquet("tables/t.parquet", filesystem=disk.fs, columns=["n"])
+    assert some["n"].sum() == sum(range(50_000))
+    assert counting.counter["bytes"] < stored / 3  # the frames of the wide column were never read
+    assert pandas.read_parquet("tables/t.parquet", filesystem=disk.fs).equals(frame)

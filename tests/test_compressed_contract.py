@@ -18,6 +18,8 @@ KEY = os.urandom(32)
 
 
 class TestCompressedMemoryDisk(DiskContract):
+    stateful_examples = 6
+
     @pytest.fixture
     def disk(self) -> Iterator[FilesystemAdapter]:
         manager = StorageManager({"disks": {"m": {"driver": "memory"},
@@ -49,7 +51,7 @@ class TestCompressedOverEncryptedLocal(DiskContract):
 
 
 class TestCompressedS3Disk(DiskContract):
-    stateful_examples = 4
+    stateful_examples = 2
     stateful_steps = 10
 
     @pytest.fixture(scope="class")

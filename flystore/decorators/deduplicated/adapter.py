@@ -55,11 +55,6 @@ class DeduplicatedFilesystemAdapter(FilesystemAdapter):
         super().__init__(backend, name=disk_name, config=merged, manager=manager or base_adapter.manager)
         self._deduplicated = backend
 
-    def _claimed(self, error: StorageError) -> StorageError:
-        if error.disk is None:
-            error.disk = self.name
-        return error
-
     def stats(self) -> DedupStats:
         """Logical bytes (what readers see) against physical bytes (what is stored).
 
@@ -72,7 +67,9 @@ class DeduplicatedFilesystemAdapter(FilesystemAdapter):
         try:
             return stats(self._deduplicated)
         except StorageError as error:
-            raise self._claimed(error) from error.__cause__
+            if error.disk is None:
+                error.disk = self.name
+            raise
 
     def collect_garbage(self, grace: float | None = None) -> GarbageReport:
         """Delete contents no file points to any more, and leftovers of interrupted writes.
@@ -91,7 +88,9 @@ class DeduplicatedFilesystemAdapter(FilesystemAdapter):
         try:
             return collect_garbage(self._deduplicated, chosen)
         except StorageError as error:
-            raise self._claimed(error) from error.__cause__
+            if error.disk is None:
+                error.disk = self.name
+            raise
 
 
 def create(name: str, options: dict[str, Any], manager: Any) -> Any:
