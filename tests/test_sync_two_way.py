@@ -100,6 +100,22 @@ def test_a_file_changed_on_both_sides_keeps_both_versions_and_the_newest_keeps_t
     assert settled["conflicts"] == [] and settled["copied"] == settled["updated"] == []
 
 
+def test_a_file_made_on_both_sides_since_the_last_sync_is_a_conflict(
+    sides: tuple[StorageManager, FilesystemAdapter, FilesystemAdapter],
+) -> None:
+    manager, left, right = sides
+    left.put("docs/seed.txt", b"s")
+    two_way(manager)
+    left.put("docs/plan.txt", b"the left's plan")
+    right.put("docs/plan.txt", b"the right's")
+    backdate(right, "docs/plan.txt")
+    report = two_way(manager)
+    assert report["conflicts"] == ["plan.txt"]
+    files = user_files(left)
+    assert files == user_files(right) and files["plan.txt"] == b"the left's plan"
+    assert sorted(files.values()) == sorted([b"s", b"the left's plan", b"the right's"])
+
+
 def test_the_same_edit_on_both_sides_is_no_conflict(
     sides: tuple[StorageManager, FilesystemAdapter, FilesystemAdapter],
 ) -> None:

@@ -90,7 +90,7 @@ def hash_candidates(
             wanted.append(path)
         elif two_way and previous is not None:
             synced = previous.get(path)
-            if synced is not None and _changed(item, synced, "source") and _changed(other, synced, "destination"):
+            if synced is None or (_changed(item, synced, "source") and _changed(other, synced, "destination")):
                 wanted.append(path)
     return sorted(wanted)
 
@@ -148,8 +148,8 @@ def conflict_name(path: str, mtime: float | None) -> str:
 
 
 def _both(plan: Plan, path: str, source: Listed, destination: Listed, previous: Synced | None,
-          method: Compare) -> None:
-    if previous is None:  # first sync, or a lost state: equal stays, else the newest wins
+          method: Compare, first: bool) -> None:
+    if first:  # a first sync, or a lost state: equal stays, else the newest wins
         if method == "checksum":
             equal = up_to_date(source, destination, method)
         else:
@@ -161,8 +161,9 @@ def _both(plan: Plan, path: str, source: Listed, destination: Listed, previous: 
         else:
             plan.actions.append(Action("update", path, "destination", source, destination))
         return
-    source_changed = _changed(source, previous, "source")
-    destination_changed = _changed(destination, previous, "destination")
+    # A path the state does not know was made on both sides since the last sync: changed on both.
+    source_changed = previous is None or _changed(source, previous, "source")
+    destination_changed = previous is None or _changed(destination, previous, "destination")
     if not source_changed and not destination_changed:
         plan.in_sync[path] = (source, destination)
     elif not destination_changed:
@@ -193,15 +194,16 @@ def plan_two_way(
     ``previous`` is the last sync's state; without it nothing is deleted and a
     file on both sides that differs goes newest-wins. With it, a file missing
     on one side and unchanged on the other was deleted: the deletion is carried
-    over; a file changed on both sides is a conflict, the newer version keeping
-    the name and the older one kept beside it under ``conflict_name``.
+    over; a file changed on both sides (or made on both since the last sync) is
+    a conflict, the newer version keeping the name and the older one kept
+    beside it under ``conflict_name``.
     """
     plan = Plan()
     for path in sorted(set(source) | set(destination)):
         here, there = source.get(path), destination.get(path)
         synced = previous.get(path) if previous is not None else None
         if here is not None and there is not None:
-            _both(plan, path, here, there, synced, method)
+            _both(plan, path, here, there, synced, method, previous is None)
         elif here is not None:
             if synced is not None and not _changed(here, synced, "source"):
                 plan.actions.append(Action("delete", path, "source", here))
