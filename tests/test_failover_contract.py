@@ -113,5 +113,5 @@ class TestFailoverAmongOtherDecorators(DiskContract):
         _assert_replicas_agree(both)
         assert all(path.startswith("replica/") for path in manager.disk("m1").all_files())
         for path in manager.disk("m2").all_files():  # only ciphertext on the encrypted replica
-            plain = manager.disk("near").get(path)
-            assert not plain or plain not in manager.disk("m2").get(path), path
+            plain, raw = manager.disk("near").get(path), manager.disk("m2").get(path)
+            assert raw != plain and (len(plain) < 8 or plain not in raw), path  # short ones can occur by chance
