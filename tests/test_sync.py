@@ -280,3 +280,22 @@ def test_a_memory_disk_refuses_to_travel_to_another_process(manager: StorageMana
     with ProcessPoolExecutor(max_workers=1) as pool, pytest.raises(TypeError, match="memory"):
         manager.sync("mem://docs", "local://out", executor=pool)
     assert manager.disk("local").all_files() == []
+
+
+def test_symlinks_in_a_local_source_are_neither_followed_nor_stamped(manager: StorageManager, tmp_path: Path) -> None:
+    from flystore.sync.hashing import XATTR
+
+    outside = tmp_path / "outside"
+    (outside / "dir").mkdir(parents=True)
+    (outside / "secret.txt").write_bytes(b"secret")
+    (outside / "dir" / "inner.txt").write_bytes(b"inner")
+    local = manager.disk("local")
+    local.put("src/plain.txt", b"secret")  # the same size, so a checksum compare would hash a twin
+    os.symlink(outside / "secret.txt", tmp_path / "local" / "src" / "link.txt")
+    os.symlink(outside / "dir", tmp_path / "local" / "src" / "linked-dir")
+    manager.disk("other").put("dst/link.txt", b"secret")
+    report = manager.sync("local://src", "other://dst", compare="checksum")
+    assert report.copied == ["plain.txt"] and report.errors == {}
+    assert not manager.disk("other").file_exists("dst/linked-dir/inner.txt")
+    for path in (outside / "secret.txt", outside / "dir" / "inner.txt"):
+        assert XATTR not in os.listxattr(path)
