@@ -98,6 +98,7 @@ class QuotaBackend(DecoratedBackend):
         self.max_files = max_files
         self._lock = threading.Lock()
         self._counted: tuple[int, int] | None = None  # (files, bytes) stored, once counted
+        self._stale = False  # a directory was deleted since the count
         self._reserved_files = 0
         self._reserved_bytes = 0
 
@@ -112,15 +113,12 @@ class QuotaBackend(DecoratedBackend):
         files, total = count_files(self.inner)
         with self._lock:
             self._counted = (files, total)
+            self._stale = False
         return TenantUsage(self.tenant, files, total, self.max_files, self.max_bytes)
 
-    def _ledger(self) -> tuple[int, int]:
-        counted = self._counted
-        if counted is None:
+    def _ledger(self) -> None:
+        if self._counted is None or self._stale:
             self.count()
-            counted = self._counted
-        assert counted is not None
-        return counted
 
     def _refuse(self, path: str, quota: str, limit: int, usage: int) -> NoReturn:
         unit = "bytes" if quota == "max_bytes" else "files"
@@ -241,7 +239,7 @@ class QuotaBackend(DecoratedBackend):
             return self.inner.delete_directory(path)
         finally:
             with self._lock:
-                self._counted = None  # recounted on the next write
+                self._stale = True  # recounted before the next write; until then the old count errs high
 
     def temporary_upload_url(
         self, path: str, expires_at: datetime, options: Mapping[str, Any]
