@@ -2,12 +2,15 @@
 
 A real uvicorn server on a port-0 socket serves a local and a memory disk; the page is driven like a
 person would: open the printed URL, drop a file, pick one with the file input, preview, download,
-copy a temporary link, rename, delete. The screenshots in docs/images/ come from this run.
+copy a temporary link, rename, delete. The screenshots in docs/images/ come from this run: with
+FLYSTORE_WEB_SCREENSHOTS=1 they are written there; otherwise to a temporary directory (the same code
+runs, and a test run leaves the checkout as it was).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,7 +26,7 @@ from flystore.web.server import WebServer
 from tests.services import require_executable, require_module
 
 TOKEN = "browser-test-token-0123456789"
-IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
+DOC_IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -37,6 +40,19 @@ CHROMIUM_ARGS = [
     "--metrics-recording-only",
 ]
 NOTES = "Quarterly notes\n\n- revenue up 12%\n- ship the storage browser\n" * 3
+
+
+def shoot(page: Any, folder: Path, name: str) -> None:
+    target = folder / name
+    page.screenshot(path=str(target))
+    assert target.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if os.environ.get("FLYSTORE_WEB_SCREENSHOTS") == "1":
+        return DOC_IMAGES
+    return tmp_path_factory.mktemp("screenshots")
 
 
 def picture() -> bytes:
@@ -85,7 +101,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 def test_a_person_uploads_previews_downloads_links_renames_and_deletes(
-    browser: Any, site: dict[str, Any], tmp_path: Path
+    browser: Any, site: dict[str, Any], screenshots: Path
 ) -> None:
     disk = site["disk"]
     context = browser.new_context(
@@ -119,7 +135,7 @@ def test_a_person_uploads_previews_downloads_links_renames_and_deletes(
     page.wait_for_selector('tr[data-path="stripes.png"]')
     assert page.locator('.upload.done progress[value="100"], .upload.done').count() >= 1
     assert disk.get("stripes.png") == image and disk.get_text("notes.txt") == NOTES
-    page.screenshot(path=str(IMAGES / "web-listing.png"))
+    shoot(page, screenshots, "web-listing.png")
 
     # A slow link (the DevTools protocol throttles this page's uploads): the bar moves while the bytes go.
     network = context.new_cdp_session(page)
@@ -134,7 +150,7 @@ def test_a_person_uploads_previews_downloads_links_renames_and_deletes(
         "() => { const bar = document.querySelector('.upload[data-name=\"big.log\"] progress');"
         " return bar && bar.value > 0 && bar.value < 100; }"
     )
-    page.screenshot(path=str(IMAGES / "web-upload.png"))
+    shoot(page, screenshots, "web-upload.png")
     page.wait_for_selector('.upload.done[data-name="big.log"]')
     network.send(
         "Network.emulateNetworkConditions",
@@ -145,14 +161,14 @@ def test_a_person_uploads_previews_downloads_links_renames_and_deletes(
     # Preview: the text as text, the picture as an image the browser decoded.
     page.click('tr[data-path="notes.txt"] td.actions button:has-text("Preview")')
     assert page.wait_for_selector("#preview-body pre").inner_text().startswith("Quarterly notes")
-    page.screenshot(path=str(IMAGES / "web-preview-text.png"))
+    shoot(page, screenshots, "web-preview-text.png")
     page.click("#preview-close")
     page.click('tr[data-path="stripes.png"] td.actions button:has-text("Preview")')
     page.wait_for_function(
         "() => { const i = document.querySelector('#preview-body img'); return i && i.naturalWidth }"
     )
     assert page.evaluate("document.querySelector('#preview-body img').naturalWidth") == 320
-    page.screenshot(path=str(IMAGES / "web-preview-image.png"))
+    shoot(page, screenshots, "web-preview-image.png")
     page.keyboard.press("Escape")
 
     # Download: the bytes that arrive are the bytes on the disk.
@@ -181,7 +197,7 @@ def test_a_person_uploads_previews_downloads_links_renames_and_deletes(
     context.close()
 
 
-def test_folders_page_and_search_on_the_server(browser: Any, site: dict[str, Any]) -> None:
+def test_folders_page_and_search_on_the_server(browser: Any, site: dict[str, Any], screenshots: Path) -> None:
     context = browser.new_context(viewport={"width": 1180, "height": 760})
     page = context.new_page()
     page.set_default_timeout(8000)
@@ -198,7 +214,7 @@ def test_folders_page_and_search_on_the_server(browser: Any, site: dict[str, Any
     page.fill("#search", "app-023")
     page.wait_for_selector('#range:has-text("of 10")')
     assert page.locator("#rows tr").count() == 10
-    page.screenshot(path=str(IMAGES / "web-search.png"))
+    shoot(page, screenshots, "web-search.png")
     page.click('#crumbs a:has-text("local")')
     page.fill("#search", "q2")
     page.check("#deep")
