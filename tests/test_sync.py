@@ -299,3 +299,19 @@ def test_symlinks_in_a_local_source_are_neither_followed_nor_stamped(manager: St
     assert not manager.disk("other").file_exists("dst/linked-dir/inner.txt")
     for path in (outside / "secret.txt", outside / "dir" / "inner.txt"):
         assert XATTR not in os.listxattr(path)
+
+
+def test_a_mistyped_local_directory_refuses_to_delete_the_destination(
+    manager: StorageManager, tmp_path: Path
+) -> None:
+    fill(manager.disk("other"), "backup")
+    pair = SyncPair(str(tmp_path / "no-such-directory"), "backup", None, manager.disk("other"),
+                    mode=SyncMode.MIRROR, delete=True)
+    with pytest.raises(UnableToListContents, match="does not exist"):
+        SyncEngine(manager=manager).sync_pair(pair)
+    assert contents(manager.disk("other"), "backup") == TREE
+    unmounted = StorageManager({"disks": {"gone": {"driver": "local", "root": str(tmp_path / "unmounted")}}})
+    with pytest.raises(UnableToListContents, match="does not exist"):
+        SyncEngine(manager=manager).sync_pair(SyncPair("", "backup", unmounted.disk("gone"), manager.disk("other"),
+                                                       mode="mirror", delete=True))
+    assert contents(manager.disk("other"), "backup") == TREE

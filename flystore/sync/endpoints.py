@@ -7,6 +7,7 @@ pickling, which for a disk means its configuration (never a connection).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import BinaryIO, cast
@@ -159,6 +160,11 @@ class DiskEndpoint(Endpoint):
             )
 
     def root_exists(self) -> bool:
+        if not self.root:
+            # A disk's root always exists as a path; on a local disk it must exist as a directory too,
+            # or a mistyped or unmounted directory would read as an empty one.
+            local = self.disk.backend.local_path("")
+            return local is None or os.path.isdir(local)
         return self.disk.directory_exists(self.root)
 
     def open_read(self, item: Listed) -> BinaryIO:
