@@ -75,6 +75,11 @@ def test_a_sync_with_failing_files_reports_each_and_exits_1(run: Cli, tree: Path
     assert len(errors) == 3 and all(line.startswith("Error: ") for line in errors)
     assert any("index.html" in line for line in errors)
     assert run("sync", str(tree.parent / "absent"), "mem://x").exit_code == 3
+    absent = run("sync", "mem://absent", "mem://x")  # a typo is not an empty tree
+    assert absent.exit_code == 3 and "absent" in one_error_line(absent)
+    assert run("sync", "mem://x", "mem://absent", "--mode", "destination-to-source").exit_code == 3
+    assert run("backup", "mem://absent", "local://backups").exit_code == 3
+    assert run.manager.disk("local").all_files() == []
 
 
 def test_trees_that_hold_each_other_are_refused_whatever_disks_name_them(run: Cli, tree: Path,

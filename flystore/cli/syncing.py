@@ -26,6 +26,7 @@ from ._context import (
     format_size,
     get_state,
     local_directory_operand,
+    missing,
     parse_operand,
 )
 from ._progress import sync_bar
@@ -90,8 +91,19 @@ def _refuse_overlap(state: State, source: str, destination: str) -> None:
         fail(f"{first} and {second} overlap (one holds the other); sync between separate directories", EXIT_USAGE)
 
 
+def _require_directory(state: State, operand: str) -> None:
+    """A sending side that does not exist is a typo, not an empty tree (exit 3, like a local one)."""
+    disk, path = disk_location(state, operand)
+    if path and not disk.directory_exists(path):
+        missing(disk, path, "no directory exists at this path")
+
+
 def _run_sync(state: State, source: str, destination: str, *, label: str, **options: Any) -> SyncReport:
     _refuse_overlap(state, source, destination)
+    if options.get("mode") in ("copy", "mirror"):
+        _require_directory(state, source)
+    elif options.get("mode") == "destination_to_source":
+        _require_directory(state, destination)
     with sync_bar(state, label) as progress:
         return run_sync(source, destination, manager=state.manager, progress=progress, **options)
 
