@@ -7,7 +7,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
@@ -74,7 +74,7 @@ def as_command_failure(error: StorageError | OSError) -> CommandFailed:
     return CommandFailed(f"local file{where}: {error.strerror or error}", exit_code_for(error))
 
 
-def at_least(minimum: float) -> Any:
+def at_least(minimum: float) -> Callable[[click.Context, click.Parameter, Any], Any]:
     """A click callback refusing numbers below ``minimum`` (a usage error, exit 2)."""
 
     def check(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
