@@ -159,7 +159,8 @@ def parse_expiry(text: str) -> int:
 
 @click.command("temp-url", short_help="Print a signed URL that expires.")
 @click.argument("target")
-@click.option("--expires", default="1h", show_default=True, help="Lifetime: seconds, or 15m, 2h, 7d.")
+@click.option("--expires", default="1h", show_default=True, metavar="DURATION",
+              help="Lifetime: seconds, or 15m, 2h, 7d.")
 @click.option("--upload", is_flag=True, help="A URL to PUT the file to (headers follow on the next lines).")
 def temp_url(target: str, expires: str, upload: bool) -> None:
     """Print a temporary URL for TARGET (disk://path): presigned on s3/gcs/azure, HMAC-signed

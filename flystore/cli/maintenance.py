@@ -1,4 +1,4 @@
-"""``flystore test``, ``cleanup`` and ``link``: keeping disks healthy (the seed's storage:* commands)."""
+"""``flystore test``, ``cleanup`` and ``link``: keeping disks healthy (Laravel-style storage:* commands)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def test(names: tuple[str, ...], timeout: float, as_json: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Print what would be deleted; delete nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: deleted paths, bytes, errors.")
 def cleanup(disk_name: str, days: int, directory: str, dry_run: bool, as_json: bool) -> None:
-    """Delete the files of a disk last modified more than --days days ago (the seed's storage:cleanup).
+    """Delete the files of a disk last modified more than --days days ago.
 
     Every file is tried; exit 1 if any could not be deleted.
 
