@@ -484,12 +484,12 @@ def test_a_disk_that_hangs_while_built_holds_up_no_other_disk(tmp_path: Path) ->
     manager = StorageManager(load_config_file(write_config(tmp_path, extra='"stuck": {"driver": "stuck"},')))
     manager.extend("stuck", hanging_driver)
     try:
-        result = Cli(manager)("test", "stuck", "mem", "scoped", "--timeout", "1", "--json")
+        result = Cli(manager)("test", "stuck", "mem", "scoped", "--timeout", "3", "--json")
     finally:
         release.set()
     assert result.exit_code == 1
     found = {entry["disk"]: entry for entry in json.loads(result.stdout)}
-    assert found["stuck"]["ok"] is False and found["stuck"]["error"] == "no answer within 1 s"
+    assert found["stuck"]["ok"] is False and found["stuck"]["error"] == "no answer within 3 s"
     assert found["mem"]["ok"] is True and found["scoped"]["ok"] is True
 
 
