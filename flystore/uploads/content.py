@@ -74,6 +74,13 @@ _HEAD_MARKUP = re.compile(
     rb"<\?php|<\?=|<%[@=]?|<script\b|<html\b|<!doctype\s+html|<body\b|<iframe\b|<object\b|<embed\b",
     re.IGNORECASE,
 )
+# In binary heads only markers of six bytes or more: "<%" and "<?=" turn up by chance in random
+# bytes (two or three bytes: in most 64 KiB of a zip or a JPEG), and a server interprets them only
+# in a text file, which the full list above covers.
+_BINARY_HEAD_MARKUP = re.compile(
+    rb"<\?php|<script\b|<html\b|<!doctype\s+html|<body\b|<iframe\b|<object\b|<embed\b",
+    re.IGNORECASE,
+)
 # Anywhere in the stream: patterns long enough that random binary data practically never holds them.
 _DEEP_MARKUP = re.compile(rb"<\?php|<script\b", re.IGNORECASE)
 _OVERLAP = 16
@@ -88,8 +95,12 @@ def executable_kind(head: bytes) -> str | None:
 
 
 def head_markup(head: bytes) -> str | None:
-    """Server-side or browser markup in the first bytes (PHP, ASP/JSP, HTML, script)."""
-    match = _HEAD_MARKUP.search(head)
+    """Server-side or browser markup in the first bytes (PHP, ASP/JSP, HTML, script).
+
+    ASP/JSP ``<%`` and PHP's ``<?=`` count in text only (see ``_BINARY_HEAD_MARKUP``).
+    """
+    pattern = _HEAD_MARKUP if _looks_like_text(head) else _BINARY_HEAD_MARKUP
+    match = pattern.search(head)
     return match.group(0).decode("latin-1") if match else None
 
 
