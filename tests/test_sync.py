@@ -315,3 +315,22 @@ def test_a_mistyped_local_directory_refuses_to_delete_the_destination(
         SyncEngine(manager=manager).sync_pair(SyncPair("", "backup", unmounted.disk("gone"), manager.disk("other"),
                                                        mode="mirror", delete=True))
     assert contents(manager.disk("other"), "backup") == TREE
+
+
+def test_a_progress_callback_that_raises_stops_the_sync_and_a_rerun_finishes_it(manager: StorageManager) -> None:
+    many = {f"f{number:02}.txt": b"x" * number for number in range(30)}
+    fill(manager.disk("mem"), "docs", many)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_five(step: SyncProgress) -> None:
+        if step.phase == "transfer" and step.files_done == 5:
+            raise Stop
+
+    with pytest.raises(Stop):
+        manager.sync("mem://docs", "other://docs", progress=stop_after_five, transfers=2)
+    done = manager.disk("other").all_files("docs")
+    assert 5 <= len(done) < 30  # the files in flight finished; the rest never started
+    rerun = manager.sync("mem://docs", "other://docs")
+    assert len(rerun.copied) == 30 - len(done) and contents(manager.disk("other"), "docs") == many
