@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flystore.decorators.versioned.prune import plan_prune
@@ -16,6 +16,7 @@ _PATH = st.lists(_SEGMENT, min_size=1, max_size=4).map("/".join)
 _ID = st.builds(lambda: new_version_id())
 
 
+@settings(max_examples=50)
 @given(path=_PATH, version_id=_ID, deleted=st.booleans())
 def test_a_record_names_its_path_and_version_and_nothing_else(path: str, version_id: str, deleted: bool) -> None:
     record = record_path(path, version_id, deleted=deleted)
@@ -24,6 +25,7 @@ def test_a_record_names_its_path_and_version_and_nothing_else(path: str, version
     assert record.startswith(record_directory(path) + "/")
 
 
+@settings(max_examples=50)
 @given(first=_PATH, second=_PATH, version_id=_ID)
 def test_no_record_is_ever_a_directory_of_the_tree(first: str, second: str, version_id: str) -> None:
     # The collision that breaks a filesystem: one path's record where another path needs a directory.
@@ -34,6 +36,7 @@ def test_no_record_is_ever_a_directory_of_the_tree(first: str, second: str, vers
         assert record_directory(first) != record_directory(second)
 
 
+@settings(max_examples=50)
 @given(name=st.text(max_size=60))
 def test_only_exact_record_names_parse(name: str) -> None:
     parsed = parse_record_name(name)
