@@ -7,7 +7,9 @@ own tests/faultproxy.py so either one can be made unreachable.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -19,14 +21,17 @@ import pytest
 
 from flystore import (
     FileNotFound,
+    FilesystemAdapter,
     InvalidMetadata,
     ReadOnlyDisk,
+    StorageError,
     StorageManager,
     UnableToReadFile,
     UnableToWriteFile,
 )
 from flystore.decorators.failover import FailoverFilesystemAdapter, is_outage
 from tests.faultproxy import FaultProxy
+from tests.services import AZURITE_ACCOUNT, AZURITE_KEY
 
 CREDENTIALS = {"key": "testing", "secret": "testing", "region": "us-east-1"}
 
@@ -216,3 +221,36 @@ def test_a_refusal_anywhere_in_the_chain_wins_over_a_transport_failure() -> None
     looping = ConnectionResetError(errno.ECONNRESET, "loop")
     looping.__context__ = _wrapped(looping)  # a cycle in the chain must not hang the check
     assert is_outage(_wrapped(looping)) is True
+
+
+def _closed_port() -> int:
+    with contextlib.closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _dead(driver: str, endpoint: str) -> dict[str, Any]:
+    quick = {"retries": 0, "timeout": 1}
+    if driver == "s3":
+        return {"driver": "s3", "bucket": "b", "endpoint": endpoint, **CREDENTIALS, **quick}
+    if driver == "gcs":
+        return {"driver": "gcs", "bucket": "b", "endpoint": endpoint, "token": "anon", "project_id": "p", **quick}
+    return {"driver": "azure", "container": "box", "account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY,
+            "endpoint": f"{endpoint}/{AZURITE_ACCOUNT}", **quick}
+
+
+@pytest.mark.parametrize("driver", ["s3", "gcs", "azure"])
+def test_every_cloud_drivers_refused_connection_is_an_outage_and_is_failed_over(driver: str) -> None:
+    manager = StorageManager({"disks": {"dead": _dead(driver, f"http://127.0.0.1:{_closed_port()}"),
+                                        "spare": {"driver": "memory"}}})
+    dead: FilesystemAdapter = manager.disk("dead")
+    for action in (lambda: dead.get("a.txt"), lambda: dead.put("a.txt", b"x"), lambda: dead.exists("a.txt"),
+                   lambda: dead.files("")):
+        with pytest.raises(StorageError) as caught:
+            action()
+        assert is_outage(caught.value), (driver, caught.value, caught.value.__cause__)
+    disk = FailoverFilesystemAdapter([dead, manager.disk("spare")], name="f", manager=manager)
+    disk.put("a.txt", b"kept")
+    assert disk.get("a.txt") == b"kept" and disk.files() == ["a.txt"]
+    assert disk.pending() == {"dead": ["a.txt"]}
+    manager.configure({"disks": {}})
