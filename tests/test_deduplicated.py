@@ -357,6 +357,33 @@ def test_metadata_and_visibility_belong_to_each_file_not_to_the_content(disk: De
     assert disk.mime_type("a.txt") == "text/plain"
 
 
+class ListingLog(DecoratedBackend):
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.listed: list[tuple[str, bool]] = []
+
+    def list_contents(self, path: str, deep: bool) -> Any:
+        self.listed.append((path, deep))
+        return super().list_contents(path, deep)
+
+    def list_paths(self, path: str, deep: bool) -> Any:
+        self.listed.append((path, deep))
+        return super().list_paths(path, deep)
+
+
+def test_listing_every_file_never_lists_the_blob_store() -> None:
+    log = ListingLog(MemoryBackend())
+    disk = DeduplicatedFilesystemAdapter(FilesystemAdapter(log, name="base"), name="d")
+    for number in range(20):
+        disk.put(f"docs/{number}.txt", f"content {number}")
+    disk.put("top.txt", "top")
+    log.listed.clear()
+    assert len(disk.all_files()) == 21 and len(disk.list("", recursive=True)) == 22
+    assert disk.fs.find("") == sorted(disk.all_files())
+    assert ("", True) not in log.listed and not any(path.startswith(".flystore") for path, _ in log.listed)
+    assert ("docs", True) in log.listed
+
+
 # -- configuration and URLs -------------------------------------------------------------------------
 
 

@@ -177,10 +177,23 @@ class DeduplicatedBackend(DecoratedBackend):
         pointer = self.pointer(path)
         return replace(attributes, size=pointer.size, checksum=f"sha256:{pointer.digest}")
 
-    def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
+    def _entries(self, path: str, deep: bool) -> Iterator[Entry]:
+        # A deep listing of the root descends into each top-level directory but the blob store,
+        # so listing the files never lists the blobs.
         if is_reserved(path):
             return
-        for entry in self.inner.list_contents(path, deep):
+        if path or not deep:
+            yield from self.inner.list_contents(path, deep)
+            return
+        for entry in self.inner.list_contents("", False):
+            if is_reserved(entry.path):
+                continue
+            yield entry
+            if entry.is_folder:
+                yield from self.inner.list_contents(entry.path, True)
+
+    def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
+        for entry in self._entries(path, deep):
             if is_reserved(entry.path):
                 continue
             # The listed size is the pointer's; None makes the disk ask stat() for the content's.
@@ -189,9 +202,17 @@ class DeduplicatedBackend(DecoratedBackend):
     def list_paths(self, path: str, deep: bool) -> Iterator[tuple[str, bool]]:
         if is_reserved(path):
             return
-        for found, is_folder in self.inner.list_paths(path, deep):
-            if not is_reserved(found):
-                yield found, is_folder
+        if path or not deep:
+            for found, is_folder in self.inner.list_paths(path, deep):
+                if not is_reserved(found):
+                    yield found, is_folder
+            return
+        for found, is_folder in self.inner.list_paths("", False):
+            if is_reserved(found):
+                continue
+            yield found, is_folder
+            if is_folder:
+                yield from self.inner.list_paths(found, True)
 
     def checksum(self, path: str, algorithm: str) -> str | None:
         return self.pointer(path).digest if algorithm == "sha256" else None
