@@ -56,8 +56,8 @@ class TestEncryptedOverAuditedMemory(DiskContract):
 
 
 class TestAuditedS3Disk(DiskContract):
-    stateful_examples = 4
-    stateful_steps = 8
+    stateful_examples = 3
+    stateful_steps = 6
 
     @pytest.fixture(scope="class")
     def bucket(self, s3_endpoint: str) -> Iterator[str]:
