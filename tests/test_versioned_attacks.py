@@ -205,6 +205,14 @@ def test_files_from_before_versioning_are_kept_on_their_first_change(tmp_path: P
     assert abs(old.last_modified - written) < timedelta(seconds=1) and old.last_modified < new.last_modified
     marker, kept = disk.versions("legacy-deleted.txt")
     assert marker.is_deleted and disk.get_version("legacy-deleted.txt", kept.id) == b"also old"
+    # A file stamped in the future (a clock ahead of ours) still ends up older than the write replacing it.
+    base.put("from-the-future.txt", "old")
+    ahead = (datetime.now(timezone.utc) + timedelta(days=365)).timestamp()
+    os.utime(tmp_path / "from-the-future.txt", (ahead, ahead))
+    disk.put("from-the-future.txt", "new")
+    newest, oldest = disk.versions("from-the-future.txt")
+    assert newest.is_latest and disk.get_version("from-the-future.txt", newest.id) == b"new"
+    assert disk.get_version("from-the-future.txt", oldest.id) == b"old"
 
 
 def test_a_scoped_disk_over_a_versioned_one_cannot_reach_the_tree(tmp_path: Path) -> None:

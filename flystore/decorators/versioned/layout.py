@@ -20,7 +20,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import BinaryIO
 
 from ...attributes import FileAttributes, WriteOptions
@@ -81,6 +81,8 @@ class LayoutVersions:
             return
         if not any(True for _ in self._records(path)):
             written = self.inner.stat(path).last_modified
+            if written is not None and written >= datetime.now(timezone.utc):
+                written = None  # a clock ahead of ours must not put the old content after the new one
             record = record_path(path, new_version_id(at=written))
             self.inner.copy(path, record, WriteOptions(visibility="private" if self._private else None))
         self._remember(path)
