@@ -28,6 +28,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 APT_NEEDS=("node:nodejs" "npm:npm" "redis-server:redis-server" "clamd:clamav-daemon")
 # rclone is the sync benchmark's reference (benchmarks/bench_sync.py).
 APT_NEEDS+=("rclone:rclone")
+# The compressed disk's tests read its stored files with the zstd and gzip command lines.
+APT_NEEDS+=("zstd:zstd" "gzip:gzip")
 # flystore serve's browser tests: Debian's chromium, driven by the playwright package (no browser download).
 APT_NEEDS+=("chromium:chromium")
 if [[ -n "${FLYSTORE_APT_NEEDS:-}" ]]; then
