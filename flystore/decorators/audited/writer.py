@@ -156,7 +156,11 @@ class AuditWriter:
             if item is not None:
                 if not batch:
                     deadline = time.monotonic() + self.flush_interval
-                batch.append(item.to_record() if isinstance(item, Pending) else item)
+                try:
+                    batch.append(item.to_record() if isinstance(item, Pending) else item)
+                except Exception as error:  # a record that cannot be formatted must not stop the thread
+                    self.failed += 1
+                    _log.warning("flystore: an audit record of disk %r could not be formatted: %s", self.disk, error)
                 if len(batch) < self.batch_size and time.monotonic() < deadline:
                     continue
             self._write(batch)
