@@ -170,3 +170,30 @@ def test_a_sync_runs_on_a_dask_cluster_with_disks_sent_as_configuration(tmp_path
     assert os.getpid() not in workers.values()
     out = manager.disk("out")
     assert {path[5:]: out.get(path) for path in out.all_files("copy")} == TREE
+
+
+class ListsFakeHashes(DecoratedBackend):
+    """Lists ETag-like hashes that are no MD5 (as S3 does for SSE-KMS objects) and, like S3's HEAD of such
+    an object, has no native checksum to give."""
+
+    def list_contents(self, path: str, deep: bool) -> Iterator[Any]:
+        import dataclasses
+
+        for entry in super().list_contents(path, deep):
+            yield dataclasses.replace(entry, checksum="md5:" + "f" * 32) if entry.is_file else entry
+
+    def checksum(self, path: str, algorithm: str) -> str | None:
+        return None
+
+
+def test_a_listed_hash_that_is_no_md5_is_checked_before_it_causes_a_transfer(manager: StorageManager) -> None:
+    fill(manager.disk("s3"), "docs")
+    assert manager.sync("s3://docs", "s3b://docs").ok
+    honest = FilesystemAdapter(CountingReads(manager.disk("s3").backend), name="s3")
+    lying = FilesystemAdapter(CountingReads(ListsFakeHashes(manager.disk("s3b").backend)), name="s3b")
+    manager.disk("s3").put("docs/dir0/file00.txt", b"same size.....")
+    engine = SyncEngine(manager=manager, compare="checksum")
+    report = engine.sync_pair(SyncPair("docs", "docs", honest, lying, mode="mirror"))
+    assert report.updated == ["dir0/file00.txt"] and len(report.skipped) == len(TREE) - 1
+    assert honest.backend.reads == ["docs/dir0/file00.txt"]  # type: ignore[attr-defined]  # the copy only
+    assert len(lying.backend.reads) == len(TREE)  # type: ignore[attr-defined]  # every suspect hash was streamed

@@ -95,6 +95,19 @@ class Endpoint:
         """
         raise NotImplementedError
 
+    def confirmed_md5(self, item: Listed) -> str:
+        """The MD5 asked of the storage again, for a listed hash that disagrees with the other side's.
+
+        Listings cannot always tell a hash that is an MD5 from one that only looks like
+        it (an S3 ETag of an SSE-KMS object), so a mismatch is checked before it counts.
+
+        Raises:
+            FileNotFound: the file is gone.
+            UnableToReadFile: it could not be read.
+        """
+        with self.open_read(item) as handle:
+            return md5_of_handle(handle)
+
     def md5(self, item: Listed) -> str:
         """The MD5 of the file: native when listed, else computed by streaming it.
 
@@ -184,6 +197,10 @@ class DiskEndpoint(Endpoint):
 
     def delete(self, item: Listed) -> None:
         self.disk.delete(_join(self.root, item.path))
+
+    def confirmed_md5(self, item: Listed) -> str:
+        # The disk's checksum asks the backend (one HEAD on S3, which knows SSE-KMS objects) or streams.
+        return self.disk.checksum(_join(self.root, item.path))
 
     def md5(self, item: Listed) -> str:
         """The MD5: native when listed, cached beside a local file, else streamed.

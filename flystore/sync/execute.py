@@ -60,12 +60,14 @@ def run_actions(actions: Sequence[Action], source: Endpoint, destination: Endpoi
     return [_run(action, sides) for action in actions]
 
 
-def hash_items(items: Sequence[Listed], endpoint: Endpoint) -> list[tuple[str, str | None, str | None]]:
-    """``(path, md5, error)`` for each item: native when listed, else computed."""
+def hash_items(
+    items: Sequence[Listed], endpoint: Endpoint, confirm: bool = False
+) -> list[tuple[str, str | None, str | None]]:
+    """``(path, md5, error)`` for each item: native when listed, else computed; ``confirm`` asks again."""
     results: list[tuple[str, str | None, str | None]] = []
     for item in items:
         try:
-            results.append((item.path, endpoint.md5(item), None))
+            results.append((item.path, endpoint.confirmed_md5(item) if confirm else endpoint.md5(item), None))
         except Exception as error:  # reported per file
             results.append((item.path, None, _message(error)))
     return results

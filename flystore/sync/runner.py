@@ -88,20 +88,35 @@ class Runner:
     # -- hashing ---------------------------------------------------------------------
 
     def _hash(self, listings: dict[Side, dict[str, Listed]], paths: list[str]) -> None:
-        """Fill in the MD5s of ``paths`` on both sides; a file that cannot be hashed is left out."""
+        """Fill in the MD5s of ``paths`` on both sides; a file that cannot be hashed is left out.
+
+        A listed (native) hash that disagrees with the other side's is asked for again
+        before it counts, so a hash that only looks like an MD5 never causes a transfer.
+        """
+        native = {side: {path for path in paths if path in listing and listing[path].md5 is not None}
+                  for side, listing in listings.items()}
+        self._fill(listings, {side: [path for path in paths if path in listing and listing[path].md5 is None]
+                              for side, listing in listings.items()}, confirm=False)
+        source, destination = listings["source"], listings["destination"]
+        disagreeing = [path for path in paths if path in source and path in destination
+                       and path not in self.report.errors and source[path].md5 != destination[path].md5]
+        self._fill(listings, {side: [path for path in disagreeing if path in native[side]] for side in listings},
+                   confirm=True)
+        for path in self.report.errors:
+            for listing in listings.values():
+                listing.pop(path, None)
+
+    def _fill(self, listings: dict[Side, dict[str, Listed]], wanted: dict[Side, list[str]], *, confirm: bool) -> None:
         for side, endpoint in self.sides.items():
             listing = listings[side]
-            wanted = [listing[path] for path in paths if path in listing and listing[path].md5 is None]
-            results = run_batches(hash_items, wanted, (endpoint,), transfers=self.options.transfers,
+            items = [listing[path] for path in wanted[side] if path in listing]
+            results = run_batches(hash_items, items, (endpoint, confirm), transfers=self.options.transfers,
                                   executor=self.options.executor, small=True)
             for path, digest, error in results:
                 if digest is not None:
                     listing[path] = listing[path].with_md5(digest)
                 else:
                     self.report.errors[path] = error or "the file could not be hashed"
-        for path in self.report.errors:
-            for listing in listings.values():
-                listing.pop(path, None)
 
     # -- planning --------------------------------------------------------------------
 
