@@ -486,3 +486,22 @@ def test_a_failover_disk_of_named_disks_leaves_them_open_when_closed() -> None:
     manager.disk("f").put("x.txt", b"x")
     manager.forget_disk("f")
     assert manager.disk("a").get("x.txt") == b"x"
+
+
+def test_a_refused_replicated_write_leaves_a_half_open_disk_free_to_be_probed() -> None:
+    manager = StorageManager({"disks": {
+        "inner": {"driver": "memory"},
+        "locked": {"driver": "read_only", "disk": "inner"},
+        "spare": {"driver": "memory"},
+    }})
+    clock = Clock()
+    disk = FailoverFilesystemAdapter([manager.disk("locked"), manager.disk("spare")], replicate=True,
+                                     failure_threshold=1, cooldown=10, name="f", clock=clock)
+    spare = disk.backend.member("spare").breaker  # type: ignore[attr-defined]
+    spare.failed()
+    clock.now += 10
+    assert spare.state == "half_open"
+    with pytest.raises(ReadOnlyDisk):
+        disk.put("x.txt", b"refused by the first disk")
+    assert manager.disk("spare").all_files() == []
+    assert spare.allow(), "the refused write kept the probe's reservation"

@@ -177,25 +177,28 @@ class FailoverBackend(Backend):
 
     def _write_everywhere(self, paths: Sequence[str], task: _Task[_T], *, tree: bool, settles: bool) -> list[_T]:
         allowed = [member for member in self.members if member.breaker.allow()] or list(self.members)
+        uncalled = list(allowed)  # each holds a reservation of its breaker until it is called
         results: list[_T] = []
         succeeded: list[str] = []
         failed: dict[str, BaseException] = {}
-        for position, member in enumerate(self.members):
-            if member not in allowed:
-                failed[member.name] = OperationFailed.at(
-                    paths[0], f"disk {member.name!r} was skipped: its circuit is open after repeated failures")
-                continue
-            try:
-                results.append(call(member, _bound(task, member)))
-            except (StorageError, OSError) as error:
-                if not succeeded and not is_outage(error):
-                    for later in self.members[position + 1:]:
-                        if later in allowed:
-                            later.breaker.released()
-                    raise
-                failed[member.name] = error
-                continue
-            succeeded.append(member.name)
+        try:
+            for member in self.members:
+                if member not in allowed:
+                    failed[member.name] = OperationFailed.at(
+                        paths[0], f"disk {member.name!r} was skipped: its circuit is open after repeated failures")
+                    continue
+                uncalled.remove(member)
+                try:
+                    results.append(call(member, _bound(task, member)))
+                except (StorageError, OSError) as error:
+                    if not succeeded and not is_outage(error):
+                        raise
+                    failed[member.name] = error
+                    continue
+                succeeded.append(member.name)
+        finally:
+            for member in uncalled:  # a refusal (or an interrupt) ended the write before their turn
+                member.breaker.released()
         for name in failed:
             self.ledger.mark(name, paths, tree=tree)
         if settles:
