@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
+import tracemalloc
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -237,6 +240,33 @@ def test_ids_of_another_path_or_of_no_shape_are_refused(disk: VersionedFilesyste
     assert disk.get("mine.txt") == b"mine, later"
     assert _contents(disk, "theirs.txt") == [b"secret"]
     assert isinstance(VersionNotFound("x"), FileNotFound)
+
+
+def test_large_versions_stream_in_bounded_memory(tmp_path: Path) -> None:
+    manager = StorageManager({"disks": {"base": {"driver": "local", "root": str(tmp_path)},
+                                        "v": {"driver": "versioned", "disk": "base"}}})
+    disk: Any = manager.disk("v")
+    block = os.urandom(1024 * 1024)
+    expected = hashlib.sha256()
+    for _ in range(32):
+        expected.update(block)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        disk.write_stream("big.bin", (block for _ in range(32)))
+        disk.put("big.bin", b"small now")
+        digest = hashlib.sha256()
+        with disk.read_stream_version("big.bin", disk.versions("big.bin")[1].id) as stream:
+            for chunk in stream:
+                digest.update(chunk)
+        disk.restore_version("big.bin", disk.versions("big.bin")[1].id)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert digest.hexdigest() == expected.hexdigest()
+    assert disk.size("big.bin") == 32 * 1024 * 1024
+    assert peak < 8 * 1024 * 1024, f"{peak / 2**20:.1f} MiB"  # 32 MiB went through three times
 
 
 # -- concurrent writers ------------------------------------------------------------------------
