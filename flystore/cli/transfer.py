@@ -134,9 +134,13 @@ def write_local_atomically(target: str, chunks: Iterable[bytes]) -> int:
     return written
 
 
-def _copy(state: State, source: Place, destination: Place, *, visibility: str | None, move: bool) -> int:
-    """Carry out one transfer; returns the bytes moved."""
-    seen = [0]
+def _copy(state: State, source: Place, destination: Place, *, visibility: str | None, move: bool) -> int | None:
+    """Carry out one transfer; returns the bytes moved, or None when only a bar would have counted them.
+
+    A remote read is given a progress callback only when a bar is drawn: the callback
+    makes the disk ask for the size first (a HEAD, and an ACL on S3) before reading.
+    """
+    seen: list[int | None] = [None]
     with transfer_bar(state, posixpath.basename(source.path) or source.label) as bar:
 
         def progress(done: int, total: int | None) -> None:
@@ -144,9 +148,10 @@ def _copy(state: State, source: Place, destination: Place, *, visibility: str | 
             if bar is not None:
                 bar(done, total)
 
+        remote_progress = progress if bar is not None else None
         if source.disk is not None and destination.disk is not None:
-            _between_disks(state, source, destination, progress, visibility=visibility, move=move)
-        elif destination.disk is not None:  # local -> disk
+            _between_disks(state, source, destination, remote_progress, visibility=visibility, move=move)
+        elif destination.disk is not None:  # local -> disk: counting local reads costs no request
             if source.path == _STDIO:
                 stream: Iterable[bytes] = _local_chunks(_STDIO)
                 destination.disk.write_stream(destination.path, stream, progress=progress, visibility=visibility)
@@ -156,8 +161,8 @@ def _copy(state: State, source: Place, destination: Place, *, visibility: str | 
                 if move:
                     os.unlink(source.path)
         elif source.disk is not None:  # disk -> local
-            with source.disk.read_stream(source.path, progress=progress) as read:
-                chunks = cast(Iterable[bytes], read)
+            with source.disk.read_stream(source.path, progress=remote_progress) as read:
+                chunks = _counted(cast(Iterable[bytes], read), seen)
                 if destination.path == _STDIO:
                     _to_stdout(chunks)
                 else:
@@ -165,7 +170,7 @@ def _copy(state: State, source: Place, destination: Place, *, visibility: str | 
             if move:
                 source.disk.delete(source.path)
         elif destination.path == _STDIO:  # local -> local
-            _to_stdout(_local_chunks(source.path))
+            _to_stdout(_counted(_local_chunks(source.path), seen))
         else:
             seen[0] = write_local_atomically(destination.path, _local_chunks(source.path))
             if move:
@@ -173,16 +178,27 @@ def _copy(state: State, source: Place, destination: Place, *, visibility: str | 
     return seen[0]
 
 
-def _between_disks(state: State, source: Place, destination: Place, progress: TransferCallback, *,
+def _counted(chunks: Iterable[bytes], seen: list[int | None]) -> Iterator[bytes]:
+    """``chunks`` as they come, adding their length to ``seen[0]``."""
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        seen[0] = total
+        yield chunk
+    seen[0] = total
+
+
+def _between_disks(state: State, source: Place, destination: Place, progress: TransferCallback | None, *,
                    visibility: str | None, move: bool) -> None:
     assert source.disk is not None and destination.disk is not None
     if source.disk is not destination.disk:  # streamed by the manager, never whole in memory
         across = state.manager.move if move else state.manager.copy
         across(source.label, destination.label, progress=progress, visibility=visibility)
     elif move:
-        size = source.disk.size(source.path)
+        size = source.disk.size(source.path) if progress is not None else 0
         source.disk.move(source.path, destination.path, visibility=visibility)
-        progress(size, size)
+        if progress is not None:
+            progress(size, size)
     else:
         source.disk.copy(source.path, destination.path, progress=progress, visibility=visibility)
 
@@ -210,7 +226,8 @@ def _run(source_text: str, destination_text: str, *, move: bool, dry_run: bool, 
         return
     size = _copy(state, source, destination, visibility=visibility, move=move)
     if destination.path != _STDIO:
-        click.echo(f"{'moved' if move else 'copied'} {source.label} -> {destination.label} ({format_size(size)})")
+        amount = "" if size is None else f" ({format_size(size)})"
+        click.echo(f"{'moved' if move else 'copied'} {source.label} -> {destination.label}{amount}")
 
 
 _visibility = click.option(
