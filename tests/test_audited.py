@@ -95,6 +95,26 @@ def test_streams_record_the_bytes_that_went_through_them(docs: AuditedFilesystem
     assert all(record["outcome"] == "ok" for record in opened)
 
 
+def test_native_writers_are_recorded_when_they_publish_or_abort(tmp_path: Path) -> None:
+    manager = StorageManager({"disks": {
+        "local": {"driver": "local", "root": str(tmp_path / "files")},
+        "trail": {"driver": "memory"},
+        "a": {"driver": "audited", "disk": "local", "trail": "trail"},
+    }})
+    disk = manager.disk("a")
+    assert isinstance(disk, AuditedFilesystemAdapter)
+    with disk.open("kept.bin", "wb") as handle:  # the local disk's own atomic writer, not a spool
+        handle.write(b"x" * 5000)
+        handle.write(b"y" * 5)
+    with pytest.raises(RuntimeError), disk.open("dropped.bin", "wb") as handle:
+        handle.write(b"partial")
+        raise RuntimeError("the caller gave up")
+    assert manager.disk("local").all_files() == ["kept.bin"]
+    outcomes = {record["path"]: (record["outcome"], record["size"]) for record in disk.trail(operations={"write"})}
+    assert outcomes == {"kept.bin": ("ok", 5005), "dropped.bin": ("aborted", 7)}
+    disk.close()
+
+
 def test_a_failed_write_records_the_error_class() -> None:
     manager = StorageManager({"disks": {
         "frozen": {"driver": "memory", "read_only": True},

@@ -11,7 +11,7 @@ from ...attributes import Entry, FileAttributes, WriteOptions
 from ...backend import Backend, Readable
 from ..base import DecoratedBackend
 from .actor import current_actor
-from .reader import RecordedReader
+from .handles import RecordedReader, RecordedWriter
 from .record import Pending
 from .writer import AuditWriter
 
@@ -137,7 +137,24 @@ class AuditedBackend(DecoratedBackend):
                    size=lambda _: counted.count)
 
     def open_write(self, path: str, options: WriteOptions) -> BinaryIO | None:
-        return None  # the disk then streams through write_stream, where the write is recorded when it lands
+        # A native atomic writer is recorded when it publishes (or aborts), with the bytes written;
+        # without one the disk streams through write_stream, which records the write.
+        started = time.time()
+        began = time.perf_counter()
+        try:
+            native = self.inner.open_write(path, options)
+        except BaseException as error:
+            self._record("write", path, started, began, type(error).__name__)
+            raise
+        if native is None:
+            return None
+        actor = current_actor()
+
+        def done(size: int, outcome: str) -> None:
+            self.writer.submit(Pending(started, actor, self.disk, "write", path, outcome,
+                                       time.perf_counter() - began, size))
+
+        return RecordedWriter(native, done)  # type: ignore[return-value]
 
     def delete(self, path: str) -> bool:
         return self._call("delete", path, lambda: self.inner.delete(path))

@@ -1,4 +1,4 @@
-"""A read handle that counts the bytes read through it and reports them when it is closed."""
+"""Handles that count the bytes through them and report when they end: reads and native writes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-__all__ = ["RecordedReader"]
+__all__ = ["RecordedReader", "RecordedWriter"]
 
 
 class RecordedReader(io.RawIOBase):
@@ -79,3 +79,62 @@ class RecordedReader(io.RawIOBase):
             finally:
                 self._report()
         super().close()
+
+
+class RecordedWriter:
+    """Wraps a backend's ``open_write`` handle (``write``/``close`` publishes/``abort`` discards).
+
+    ``done(bytes_written, outcome)`` is called once: ``"ok"`` after a publishing ``close()``,
+    ``"aborted"`` after ``abort()``, or the class name of the error ``close()`` or a write raised.
+    """
+
+    def __init__(self, native: BinaryIO, done: Callable[[int, str], None]) -> None:
+        self._native = native
+        self._done: Callable[[int, str], None] | None = done
+        self._failure: str | None = None
+        self.count = 0
+
+    def _report(self, outcome: str) -> None:
+        done, self._done = self._done, None
+        if done is not None:
+            done(self.count, self._failure or outcome)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        try:
+            written = self._native.write(data)
+        except BaseException as error:
+            self._failure = self._failure or type(error).__name__
+            raise
+        size = len(data) if written is None else int(written)
+        self.count += size
+        return size
+
+    def tell(self) -> int:
+        return int(self._native.tell())
+
+    def flush(self) -> None:
+        self._native.flush()
+
+    def abort(self) -> None:
+        try:
+            self._native.abort()  # type: ignore[attr-defined]  # every native writer has abort()
+        finally:
+            self._report("aborted")
+
+    def close(self) -> None:
+        try:
+            self._native.close()
+        except BaseException as error:
+            self._report(type(error).__name__)
+            raise
+        self._report("ok")
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._native.closed)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._native, name)
