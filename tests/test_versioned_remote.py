@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -60,6 +61,9 @@ def cloud(request: pytest.FixtureRequest) -> Iterator[FilesystemAdapter]:
 def test_the_layout_keeps_versions_on_gcs_and_azure(cloud: FilesystemAdapter) -> None:
     disk = VersionedFilesystemAdapter(cloud, name="v")
     _life_of_a_file(disk)
+    for version in disk.versions(PATH):
+        if not version.is_deleted:  # the listing's MD5 of each record is the MD5 of that version
+            assert version.checksum == "md5:" + hashlib.md5(disk.get_version(PATH, version.id)).hexdigest()
     assert len(cloud.all_files(".flystore-versions")) == 4
     assert disk.prune(keep=1) == 3
     (kept,) = disk.versions(PATH)

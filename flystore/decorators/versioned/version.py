@@ -45,7 +45,8 @@ class Version:
         size: bytes of content (0 for a delete marker).
         last_modified: when the version was made (timezone-aware UTC).
         checksum: ``"md5:<hex>"`` when the backend reports one without reading
-            the content (S3's ETag of a single-part upload), else None.
+            the content (S3's ETag of a single-part upload; the MD5 that S3, GCS
+            and Azure listings give for layout records), else None.
         is_deleted: a delete marker: the path was deleted at ``last_modified``.
         is_latest: the current state of the path (its content, or the marker of
             its deletion). At most one version of a path is the latest.
