@@ -145,13 +145,19 @@ def test_info_and_disks_never_print_a_secret(tmp_path: Path, monkeypatch: pytest
                "container": "c"},
         "enc": {"driver": "encrypted", "disk": {"driver": "memory"}, "key": "base64:literal-key-0x1234"},
         "sig": {"driver": "memory", "signing_key": __import__("flystore").env("CLI_TEST_SECRET")},
+        "gcs": {"driver": "gcs", "bucket": "b", "token": {"type": "service_account",
+                                                          "private_key_id": "literal-key-id-0x77"}},
+        "wrapped": {"driver": "scoped", "prefix": "p",
+                    "disk": {"driver": "s3", "bucket": "b", "secret": "literal-secret-inner-0x99"}},
     """)
     run = Cli(StorageManager(load_config_file(config)))
     outputs = [run("info").stdout, run("info", "--json").stdout, run("disks", "--json").stdout,
                run("info", "s3://").stdout, run("info", "enc://", "--json").stdout, run("info", "sig://").stdout]
     everything = "\n".join(outputs)
+    outputs += [run("info", "gcs://", "--json").stdout, run("info", "wrapped://").stdout]
+    everything = "\n".join(outputs)
     for secret in ("AKIA-LITERAL-KEY", "literal-secret", "literal-password", "literal-account-key", "literal-key",
-                   "from-the-environment"):
+                   "from-the-environment", "literal-key-id", "literal-secret-inner"):
         assert secret not in everything
     assert "***" in outputs[3]
     assert "env(CLI_TEST_SECRET)" in outputs[5]  # which variable, never its value

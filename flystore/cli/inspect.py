@@ -46,13 +46,13 @@ def redacted(options: Mapping[str, Any]) -> dict[str, Any]:
     """
     shown: dict[str, Any] = {}
     for option, value in options.items():
-        if isinstance(value, Mapping):
-            shown[option] = redacted(value)
-        elif _is_secret(str(option)):
+        if _is_secret(str(option)):  # before looking inside: a credentials dict is hidden whole
             if isinstance(value, Env):
                 shown[option] = f"env({value.name})" + ("" if value.name in os.environ else " (unset)")
             else:
                 shown[option] = None if value is None else "***"
+        elif isinstance(value, Mapping):
+            shown[option] = redacted(value)
         elif isinstance(value, Env):
             shown[option] = value.resolve()
         else:
