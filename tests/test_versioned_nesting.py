@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Iterator
@@ -104,3 +105,21 @@ def test_old_versions_stay_readable_while_pandas_reads_the_current_one_through_d
     assert disk.fs.ls("", detail=False) == ["table.csv"]
     older = disk.versions("table.csv")[1]
     assert disk.get_version("table.csv", older.id) == b"n,square\n1,1\n2,4\n"
+
+
+def test_the_version_methods_are_coroutines_on_the_async_twin() -> None:
+    manager = StorageManager({"disks": {"m": {"driver": "memory"}, "v": {"driver": "versioned", "disk": "m"}}})
+    twin = manager.disk("v").aio
+
+    async def scenario() -> list[bytes]:
+        await twin.put("a.txt", "one")
+        await twin.put("a.txt", "two")
+        await twin.delete("a.txt")
+        versions = await twin.versions("a.txt")
+        await twin.restore_version("a.txt", versions[-1].id)
+        pruned = await twin.prune(keep=1)
+        assert pruned == 3
+        contents = [await twin.get_version("a.txt", version.id) for version in await twin.versions("a.txt")]
+        return [await twin.get("a.txt"), *contents]
+
+    assert asyncio.run(scenario()) == [b"one", b"one"]
