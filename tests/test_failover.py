@@ -505,3 +505,18 @@ def test_a_refused_replicated_write_leaves_a_half_open_disk_free_to_be_probed() 
         disk.put("x.txt", b"refused by the first disk")
     assert manager.disk("spare").all_files() == []
     assert spare.allow(), "the refused write kept the probe's reservation"
+
+
+def test_a_failover_disk_travels_as_its_configuration(tmp_path: Any) -> None:
+    storage = MultiBackendStorage({"p": {"backend": "local", "root": str(tmp_path / "p")},
+                                   "q": {"backend": "local", "root": str(tmp_path / "q")}}, replicate=True)
+    storage.put("shared.txt", b"seen by workers")
+    travelled = pickle.loads(pickle.dumps(storage.fs))
+    assert travelled.cat_file("shared.txt") == b"seen by workers"
+    rebuilt = pickle.loads(pickle.dumps(storage))
+    assert [disk.name for disk in rebuilt.disks] == ["p", "q"] and rebuilt.backend.replicate  # type: ignore[attr-defined]
+    rebuilt.put("back.txt", b"both")
+    assert (tmp_path / "p" / "back.txt").read_bytes() == (tmp_path / "q" / "back.txt").read_bytes() == b"both"
+    with pytest.raises(TypeError):  # a disk object given directly cannot travel
+        pickle.dumps(MultiBackendStorage({"p": storage.disks[0], "q": {"backend": "memory"}}).fs)
+    storage.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...disk import FilesystemAdapter
@@ -70,7 +70,7 @@ class FailoverFilesystemAdapter(FilesystemAdapter):
         cooldown: seconds a skipped disk waits before one call probes it again.
         name: this disk's name.
         clock: the breakers' monotonic clock (tests pass their own).
-        owned: the disks were built for this disk only: closing it closes them.
+        owned: names of the disks built for this disk only: closing it closes them.
 
     Raises:
         InvalidConfiguration: a bad option (named).
@@ -89,7 +89,7 @@ class FailoverFilesystemAdapter(FilesystemAdapter):
         manager: StorageManager | None = None,
         config: Mapping[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
-        owned: bool = False,
+        owned: Collection[str] = (),
     ) -> None:
         _checked(name, len(disks), replicate, write_quorum, read_any, failure_threshold, cooldown)
         names = [disk.name for disk in disks]
@@ -166,6 +166,7 @@ class MultiBackendStorage(FailoverFilesystemAdapter):
 
             manager = hooks.manager()
         disks: list[FilesystemAdapter] = []
+        bodies: dict[str, dict[str, Any]] = {}
         for key, options in config.items():
             if isinstance(options, FilesystemAdapter):
                 disks.append(options)
@@ -178,12 +179,20 @@ class MultiBackendStorage(FailoverFilesystemAdapter):
                 raise InvalidConfiguration("needs 'backend' (or 'driver'): the driver's name", option=str(key),
                                            disk=name)
             body["driver"] = driver
+            bodies[str(key)] = body
             disks.append(manager.build(body, name=str(key)))
         super().__init__(
             disks, replicate=replicate, write_quorum=write_quorum, read_any=read_any,
             failure_threshold=failure_threshold, cooldown=cooldown, name=name, manager=manager, clock=clock,
-            owned=True,
+            owned=list(bodies),
         )
+        if len(bodies) == len(config) and name not in bodies:
+            # Built from configuration only, so it can travel as configuration (pickled disk.fs, dask workers).
+            own: dict[str, Any] = {"driver": "failover", "disks": list(bodies), "replicate": replicate,
+                                   "read_any": read_any, "failure_threshold": failure_threshold, "cooldown": cooldown}
+            if write_quorum is not None:
+                own["write_quorum"] = write_quorum
+            self.__dict__["_recipe"] = {"name": name, "disks": {**bodies, name: own}}
 
 
 def create(name: str, options: dict[str, Any], manager: Any) -> FailoverFilesystemAdapter:
@@ -216,5 +225,5 @@ def create(name: str, options: dict[str, Any], manager: Any) -> FailoverFilesyst
         name=name,
         manager=manager,
         config={key: value for key, value in options.items() if key in DISK_OPTIONS},
-        owned=all(isinstance(item, Mapping) for item in listed),
+        owned=[disk.name for disk, item in zip(disks, listed, strict=True) if isinstance(item, Mapping)],
     )

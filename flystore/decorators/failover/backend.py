@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, BinaryIO, TypeVar
 
@@ -63,7 +63,7 @@ class FailoverBackend(Backend):
         failure_threshold: consecutive outages that open a disk's circuit.
         cooldown: seconds an open circuit waits before one call probes the disk again.
         clock: the breakers' monotonic clock.
-        owned: close the members' backends on ``close()`` (they were built for this disk only).
+        owned: the members whose backends ``close()`` closes (built for this disk only).
     """
 
     name = "failover"
@@ -78,7 +78,7 @@ class FailoverBackend(Backend):
         failure_threshold: int = 3,
         cooldown: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
-        owned: bool = False,
+        owned: Collection[str] = (),
     ) -> None:
         self.members = [Member(name, backend, CircuitBreaker(failure_threshold, cooldown, clock=clock))
                         for name, backend in members]
@@ -89,7 +89,7 @@ class FailoverBackend(Backend):
         self.unsupported = frozenset().union(*(member.backend.unsupported for member in self.members))
         limits = [member.backend.metadata_limit for member in self.members if member.backend.metadata_limit]
         self.metadata_limit = min(limits) if limits else None
-        self._owned = owned
+        self._owned = frozenset(owned)
 
     # -- state -------------------------------------------------------------------
 
@@ -329,8 +329,8 @@ class FailoverBackend(Backend):
         return None  # several disks hold the file: none of their paths is the disk's
 
     def close(self) -> None:
-        if not self._owned:
-            return  # the disks were named in the configuration: their manager closes them
+        # Disks named in the configuration belong to their manager, which closes them.
         for member in self.members:
-            with contextlib.suppress(StorageError, OSError):
-                member.backend.close()
+            if member.name in self._owned:
+                with contextlib.suppress(StorageError, OSError):
+                    member.backend.close()
