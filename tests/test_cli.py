@@ -139,7 +139,7 @@ def test_info_and_disks_never_print_a_secret(tmp_path: Path, monkeypatch: pytest
     config = write_config(tmp_path, extra="""
         "s3": {"driver": "s3", "bucket": "b", "key": "AKIA-LITERAL-KEY", "secret": "literal-secret-0xBEEF",
                "endpoint": "http://127.0.0.1:1"},
-        "dav": {"driver": "webdav", "base_url": "http://127.0.0.1:1/", "username": "u",
+        "dav": {"driver": "webdav", "base_url": "http://u:literal-url-password@127.0.0.1:1/", "username": "u",
                 "password": "literal-password-0xF00D"},
         "az": {"driver": "azure", "connection_string": "AccountKey=literal-account-key-0xABCD;",
                "container": "c"},
@@ -157,9 +157,9 @@ def test_info_and_disks_never_print_a_secret(tmp_path: Path, monkeypatch: pytest
     outputs += [run("info", "gcs://", "--json").stdout, run("info", "wrapped://").stdout]
     everything = "\n".join(outputs)
     for secret in ("AKIA-LITERAL-KEY", "literal-secret", "literal-password", "literal-account-key", "literal-key",
-                   "from-the-environment", "literal-key-id", "literal-secret-inner"):
+                   "from-the-environment", "literal-key-id", "literal-secret-inner", "literal-url-password"):
         assert secret not in everything
-    assert "***" in outputs[3]
+    assert "***" in outputs[3] and "http://***@127.0.0.1:1/" in outputs[0]
     assert "env(CLI_TEST_SECRET)" in outputs[5]  # which variable, never its value
     assert json.loads(outputs[1])[6]["endpoint"] == "http://127.0.0.1:1"  # not a secret: shown
 

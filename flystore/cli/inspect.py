@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,7 @@ _SECRET_NAMES = frozenset({
     "private_key", "sas_token", "secret", "secret_key", "signing_key", "token",
 })
 _SECRET_WORDS = ("secret", "password", "passphrase", "token", "credential")
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")  # https://user:password@host
 
 
 def _is_secret(option: str) -> bool:
@@ -53,10 +55,9 @@ def redacted(options: Mapping[str, Any]) -> dict[str, Any]:
                 shown[option] = None if value is None else "***"
         elif isinstance(value, Mapping):
             shown[option] = redacted(value)
-        elif isinstance(value, Env):
-            shown[option] = value.resolve()
         else:
-            shown[option] = value
+            plain = value.resolve() if isinstance(value, Env) else value
+            shown[option] = _URL_PASSWORD.sub(r"\1***@", plain) if isinstance(plain, str) else plain
     return shown
 
 
