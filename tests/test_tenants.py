@@ -172,6 +172,32 @@ def test_a_stream_past_the_quota_aborts_and_leaves_no_partial_object() -> None:
     assert acme.size("fits.bin") == 1_000_000
 
 
+def test_a_native_writer_past_the_quota_publishes_nothing_even_when_closed_anyway(tmp_path: Path) -> None:
+    manager = StorageManager({"disks": {"local": {"driver": "local", "root": str(tmp_path)}},
+                              "tenants": {"disk": "local", "max_bytes": 100, "max_files": 2}})
+    acme = manager.tenant("acme")
+    with acme.open("fits.bin", "wb") as handle:  # the local disk's own atomic writer
+        handle.write(b"x" * 60)
+    assert acme.usage().bytes == 60
+    with pytest.raises(QuotaExceeded), acme.open("big.bin", "wb") as handle:
+        handle.write(b"y" * 30)
+        handle.write(b"y" * 30)
+    handle = acme.open("sneaky.bin", "wb")
+    handle.write(b"z" * 30)
+    with pytest.raises(QuotaExceeded) as caught:
+        handle.write(b"z" * 30)
+    assert (caught.value.disk, caught.value.path) == ("local@acme", "sneaky.bin")
+    with pytest.raises(QuotaExceeded):
+        handle.close()  # closing a refused writer discards it instead of publishing 30 bytes
+    assert [path.name for path in tmp_path.rglob("*") if path.is_file()] == ["fits.bin"]
+    with acme.open("second.bin", "wb") as handle:
+        handle.write(b"w" * 40)  # everything the refused writers claimed was given back
+    with pytest.raises(QuotaExceeded) as caught:
+        acme.open("third.bin", "wb")  # a third file is refused before it is opened
+    assert caught.value.quota == "max_files"
+    assert acme.usage() == TenantUsage("acme", 2, 100, 2, 100)
+
+
 def test_a_failing_stream_releases_what_it_reserved() -> None:
     acme = tenancy(max_bytes=100).tenant("acme")
 

@@ -71,6 +71,77 @@ class _QuotaReader:
         return chunk
 
 
+class _QuotaWriter:
+    """A backend's native atomic writer, with each write's bytes claimed before they are passed on.
+
+    Past the quota the write raises and the writer is spoiled: ``close()`` then discards
+    instead of publishing, so a caller that catches the error and closes anyway stores nothing.
+    """
+
+    def __init__(self, native: BinaryIO, backend: QuotaBackend, path: str, reservation: _Reservation) -> None:
+        self._native = native
+        self._backend = backend
+        self._path = path
+        self._reservation = reservation
+        self._done = False
+        self.consumed = 0
+        self.exceeded: QuotaExceeded | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.exceeded is not None:
+            raise self.exceeded
+        size = memoryview(data).nbytes
+        try:
+            self._backend._grow(self._path, self._reservation, self.consumed + size)
+        except QuotaExceeded as error:
+            self.exceeded = error
+            raise
+        self._native.write(data)
+        self.consumed += size
+        return size
+
+    def tell(self) -> int:
+        return int(self._native.tell())
+
+    def flush(self) -> None:
+        self._native.flush()
+
+    def _finish(self) -> bool:
+        finished, self._done = self._done, True
+        return finished
+
+    def abort(self) -> None:
+        if self._finish():
+            return
+        try:
+            self._native.abort()  # type: ignore[attr-defined]  # every native writer has abort()
+        finally:
+            self._backend._release(self._reservation)
+
+    def close(self) -> None:
+        if self.exceeded is not None:
+            self.abort()
+            raise self.exceeded
+        if self._finish():
+            return
+        try:
+            self._native.close()
+        except BaseException:
+            self._backend._release(self._reservation)
+            raise
+        self._backend._settle(self._reservation, self.consumed)
+
+    @property
+    def closed(self) -> bool:
+        return self._done
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._native, name)
+
+
 def count_files(backend: Backend) -> tuple[int, int]:
     """``(files, bytes)`` under the root of ``backend``, from one deep listing (a stat where it has no size).
 
@@ -89,8 +160,10 @@ def count_files(backend: Backend) -> tuple[int, int]:
 class QuotaBackend(DecoratedBackend):
     """Enforces ``max_bytes`` and ``max_files`` of one tenant over its (scoped) backend."""
 
-    def __init__(self, inner: Backend, tenant: str, *, max_bytes: int | None, max_files: int | None) -> None:
+    def __init__(self, inner: Backend, tenant: str, *, max_bytes: int | None, max_files: int | None,
+                 disk: str | None = None) -> None:
         super().__init__(inner)
+        self.disk = disk  # named in QuotaExceeded, also where no disk verb is around to name it (open("wb"))
         self.metadata_limit = inner.metadata_limit
         self.name = f"quota({inner.name})"
         self.tenant = tenant
@@ -124,7 +197,7 @@ class QuotaBackend(DecoratedBackend):
         unit = "bytes" if quota == "max_bytes" else "files"
         raise QuotaExceeded(
             f"tenant {self.tenant!r} would store {usage} {unit}, over its {quota} of {limit}; nothing was written",
-            tenant=self.tenant, quota=quota, limit=limit, usage=usage, path=path,
+            tenant=self.tenant, quota=quota, limit=limit, usage=usage, path=path, disk=self.disk,
         )
 
     def _size_of(self, path: str) -> int | None:
@@ -209,7 +282,16 @@ class QuotaBackend(DecoratedBackend):
         self._settle(reservation, reader.consumed)
 
     def open_write(self, path: str, options: WriteOptions) -> BinaryIO | None:
-        return None  # the disk then streams through write_stream, which counts
+        reservation = self._reserve(path, self._size_of(path), 0)  # a new file must fit before it is opened
+        try:
+            native = self.inner.open_write(path, options)
+        except BaseException:
+            self._release(reservation)
+            raise
+        if native is None:
+            self._release(reservation)
+            return None  # the disk then streams through write_stream, which counts
+        return _QuotaWriter(native, self, path, reservation)  # type: ignore[return-value]
 
     def copy(self, source: str, destination: str, options: WriteOptions) -> None:
         size = self.inner.stat(source).size or 0

@@ -197,7 +197,7 @@ class Tenants:
                 config["url"] = f"{str(config['url']).rstrip('/')}/{prefix}"
         limits = self._limits(tenant, settings)
         if limits != (None, None):
-            backend = QuotaBackend(backend, tenant, max_bytes=limits[0], max_files=limits[1])
+            backend = QuotaBackend(backend, tenant, max_bytes=limits[0], max_files=limits[1], disk=disk_name)
         made = TenantDisk(backend, name=disk_name, config=config, manager=self.manager)
         made.tenant = tenant
         made.base = base_name
