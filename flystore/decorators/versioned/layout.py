@@ -194,7 +194,7 @@ class LayoutVersions:
             Version(
                 id=version_id,
                 path=path,
-                size=0 if deleted else int(entry.size or 0),
+                size=0 if deleted else self._size(entry),
                 last_modified=stamp_of(version_id),
                 checksum=entry.checksum,
                 is_deleted=deleted,
@@ -202,6 +202,10 @@ class LayoutVersions:
             )
             for index, (entry, version_id, deleted) in enumerate(found)
         ]
+
+    def _size(self, entry: FileAttributes) -> int:
+        # None means the listing did not fetch it (a decorator that knows sizes only from a stat).
+        return int(entry.size if entry.size is not None else self.inner.stat(entry.path).size or 0)
 
     # -- reading, restoring, deleting versions ----------------------------------------------
 
