@@ -144,3 +144,18 @@ def test_versioned_over_compressed_over_encrypted_as_the_issue_stacks_them() -> 
     disk.restore_version("a.txt", long.id)
     assert disk.get("a.txt") == text and disk.all_files() == ["a.txt"]
     assert all(b"all work" not in manager.disk("m").get(path) for path in manager.disk("m").all_files())
+
+
+def test_over_a_deduplicated_disk_a_version_and_the_current_file_share_one_blob() -> None:
+    manager = StorageManager({"disks": {"m": {"driver": "memory"},
+                                        "d": {"driver": "deduplicated", "disk": "m"},
+                                        "v": {"driver": "versioned", "disk": "d"}}})
+    disk: Any = manager.disk("v")
+    disk.put("a.txt", "same bytes")
+    disk.put("b.txt", "same bytes")
+    disk.put("a.txt", "other bytes")
+    stats = manager.disk("d").stats()  # type: ignore[attr-defined]
+    assert stats.files == 5  # three records and two current files ...
+    assert stats.logical_bytes == 3 * len("same bytes") + 2 * len("other bytes")
+    assert stats.physical_bytes == len("same bytes") + len("other bytes")  # ... but each content once
+    assert [disk.get_version("a.txt", v.id) for v in disk.versions("a.txt")] == [b"other bytes", b"same bytes"]
