@@ -312,6 +312,14 @@ def test_cp_and_mv_across_disks_local_and_back(run: Cli, manager: StorageManager
     assert run("mv", str(target), "local://back.bin", "--visibility", "private").exit_code == 0
     assert not target.exists() and local.get_visibility("back.bin") == "private"
     assert run("cp", "local://data", "mem://x").exit_code == 2  # a directory: sync does trees
+    plain = tmp_path / "plain.bin"
+    assert run("cp", str(tmp_path / "out.bin.missing"), str(plain)).exit_code == 3
+    local.put("p.bin", b"plain")
+    assert run("get", "local://p.bin", str(plain)).exit_code == 0
+    assert run("cp", str(plain), str(tmp_path / "plain-copy.bin")).exit_code == 0  # local to local
+    assert (tmp_path / "plain-copy.bin").read_bytes() == b"plain"
+    same = run("cp", str(plain), str(plain))
+    assert same.exit_code == 2 and "same file" in one_error_line(same) and plain.read_bytes() == b"plain"
     assert run("cp", "local://none.bin", "mem://x").exit_code == 3
 
 
