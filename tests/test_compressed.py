@@ -17,6 +17,8 @@ from typing import Any, BinaryIO
 
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flystore import (
     CompressedFilesystemAdapter,
@@ -187,6 +189,23 @@ def test_a_ranged_read_reads_the_trailer_and_one_frame(codec: str) -> None:
         assert handle.read() == big[-10:]
     # The last 64 KiB (trailer and index) and one frame: a small part of the stored file.
     assert counting.counter["read"] == 0 and counting.counter["bytes"] < 64 * 1024 + 2 * FRAME < stored
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.binary(max_size=5 * 4096) | st.text(max_size=4000).map(str.encode),
+       frame_kib=st.integers(4, 6), codec=st.sampled_from(["zstd", "gzip"]),
+       reads=st.lists(st.tuples(st.integers(0, 6 * 4096), st.integers(-1, 9000)), max_size=8))
+def test_any_content_round_trips_and_any_ranged_read_matches(data: bytes, frame_kib: int, codec: str,
+                                                              reads: list[tuple[int, int]]) -> None:
+    disk, _ = disks(codec, frame_kib * 1024)
+    disk.put("f", data)
+    assert disk.get("f") == data and disk.size("f") == len(data)
+    with disk.open("f") as handle:
+        for offset, size in reads:
+            handle.seek(offset)
+            expected = data[offset:] if size < 0 else data[offset:offset + size]
+            assert handle.read(size) == expected
+            assert handle.tell() == offset + len(expected)
 
 
 # -- skipping what is compressed already ---------------------------------------------------
