@@ -11,8 +11,9 @@ from __future__ import annotations
 import concurrent.futures
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import StorageError, UnableToListContents
 from .compare import Compare
@@ -22,7 +23,7 @@ from .listing import Listed, PathFilter
 from .modes import SyncMode
 from .plan import Action, Plan, Side, hash_candidates, plan_one_way, plan_two_way
 from .report import Phase, SyncProgress, SyncReport
-from .scheduling import run_batches
+from .scheduling import batch_size, run_batches
 from .state import Synced, decode_state, encode_state, state_path
 
 __all__ = ["Options", "Runner"]
@@ -56,6 +57,19 @@ class Runner:
         self.options = options
         self.report = SyncReport(dry_run=options.dry_run)
         self.state_file = state_path(source.label, destination.label)
+        # One pool for the whole run (listings, and the work when no executor is given): threads start once.
+        self.threads = concurrent.futures.ThreadPoolExecutor(max_workers=max(2, options.transfers),
+                                                             thread_name_prefix="flystore-sync")
+
+    def _run(self, work: Callable[..., list[Any]], items: Sequence[Any], arguments: tuple[Any, ...], *,
+             quick: bool = False) -> Iterator[Any]:
+        """``work``'s results over ``items``: one per task on the own pool (batched when ``quick``)."""
+        transfers, executor = self.options.transfers, self.options.executor
+        if executor is None:
+            size = batch_size(len(items), transfers) if quick else 1
+            return run_batches(work, items, arguments, executor=self.threads, size=size, window=transfers * 2)
+        return run_batches(work, items, arguments, executor=executor, size=batch_size(len(items), transfers),
+                           window=transfers * 4)
 
     def _tell(self, phase: Phase, path: str, done: int, total: int, bytes_done: int, bytes_total: int) -> None:
         if self.options.progress is not None:
@@ -65,10 +79,9 @@ class Runner:
 
     def _scan(self) -> dict[Side, dict[str, Listed]]:
         self._tell("scan", "", 0, 2, 0, 0)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="flystore-scan") as pool:
-            futures = {side: pool.submit(lambda endpoint: {item.path: item for item in endpoint.scan()}, endpoint)
-                       for side, endpoint in self.sides.items()}
-            listings = {side: future.result() for side, future in futures.items()}
+        futures = {side: self.threads.submit(lambda endpoint: {item.path: item for item in endpoint.scan()}, endpoint)
+                   for side, endpoint in self.sides.items()}
+        listings = {side: future.result() for side, future in futures.items()}
         for side, endpoint in self.sides.items():
             self.report.errors.update(endpoint.rejected)
             self._tell("scan", endpoint.label, 1 if side == "source" else 2, 2, 0, 0)
@@ -110,8 +123,7 @@ class Runner:
         for side, endpoint in self.sides.items():
             listing = listings[side]
             items = [listing[path] for path in wanted[side] if path in listing]
-            results = run_batches(hash_items, items, (endpoint, confirm), transfers=self.options.transfers,
-                                  executor=self.options.executor, small=True)
+            results = self._run(hash_items, items, (endpoint, confirm), quick=not confirm)
             for path, digest, error in results:
                 if digest is not None:
                     listing[path] = listing[path].with_md5(digest)
@@ -168,8 +180,7 @@ class Runner:
         for phase, wave in waves:
             bytes_total = sum(action.transfer_size for action in wave)
             bytes_done = 0
-            results = run_batches(run_actions, wave, (self.sides["source"], self.sides["destination"]),
-                                  transfers=self.options.transfers, executor=self.options.executor)
+            results = self._run(run_actions, wave, (self.sides["source"], self.sides["destination"]))
             for done, outcome in enumerate(results, start=1):
                 self._record(outcome)
                 outcomes.append(outcome)
@@ -230,6 +241,14 @@ class Runner:
             UnableToListContents: a side could not be listed, or a deletion was refused.
         """
         started = time.monotonic()
+        try:
+            self._sync()
+        finally:
+            self.threads.shutdown(wait=True, cancel_futures=True)
+        self.report.duration = time.monotonic() - started
+        return self.report
+
+    def _sync(self) -> None:
         raw = self._scan()
         two_way = self.options.mode is SyncMode.TWO_WAY
         previous = self._previous(raw["destination"]) if two_way else None
@@ -245,5 +264,3 @@ class Runner:
             outcomes = self._carry_out(plan.actions)
             if two_way:
                 self._save_state(plan, outcomes, previous)
-        self.report.duration = time.monotonic() - started
-        return self.report

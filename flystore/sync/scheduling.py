@@ -1,10 +1,11 @@
 """Feeding work to a ``concurrent.futures.Executor`` with a bounded number of tasks in flight.
 
-The default is a thread pool of ``transfers`` threads, one file per task. Any
-other executor (a process pool, ``dask.distributed.Client(...).get_executor()``)
-gets batches of files, so a million-object sync does not become a million
-remote tasks, and at most a few batches per transfer slot wait at a time, so
-memory stays bounded however long the plan is.
+A sync's own thread pool gets one file per task (quick items, such as cached
+hashes, go in batches). Any other executor (a process pool,
+``dask.distributed.Client(...).get_executor()``) always gets batches of files,
+so a million-object sync does not become a million remote tasks. Only a few
+tasks per transfer slot wait at a time, so memory stays bounded however long
+the plan is.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import concurrent.futures
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-__all__ = ["run_batches"]
+__all__ = ["batch_size", "run_batches"]
 
 _Item = TypeVar("_Item")
 _Result = TypeVar("_Result")
@@ -21,9 +22,9 @@ _Result = TypeVar("_Result")
 _MAX_BATCH = 256
 
 
-def _batches(items: Sequence[_Item], size: int) -> Iterator[list[_Item]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
+def batch_size(items: int, transfers: int) -> int:
+    """Items per task when batching: about four tasks per transfer slot, at most 256 items each."""
+    return max(1, min(_MAX_BATCH, items // (transfers * 4)))
 
 
 def run_batches(
@@ -31,29 +32,22 @@ def run_batches(
     items: Sequence[_Item],
     arguments: tuple[Any, ...],
     *,
-    transfers: int,
-    executor: concurrent.futures.Executor | None,
-    small: bool = False,
+    executor: concurrent.futures.Executor,
+    size: int,
+    window: int,
 ) -> Iterator[_Result]:
-    """Yield ``work(batch, *arguments)``'s results for every batch of ``items``, as batches finish.
+    """Yield ``work(batch, *arguments)``'s results for batches of ``size`` items, as they finish.
 
-    ``small`` says each item is quick (a cached hash), so the thread pool gets batches too.
+    At most ``window`` tasks are submitted and unfinished at a time. When the
+    consumer stops early, the tasks not yet started are cancelled.
 
     Raises:
         Exception: whatever the executor raises for a task that could not run at all.
     """
-    if not items:
-        return
-    own = executor is None
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=transfers, thread_name_prefix="flystore-sync") \
-        if executor is None else executor
-    size = 1 if own and not small else max(1, min(_MAX_BATCH, len(items) // (transfers * 4)))
-    window = transfers * (2 if own else 4)
     pending: set[concurrent.futures.Future[list[_Result]]] = set()
-    batches = _batches(items, size)
     try:
-        for batch in batches:
-            pending.add(pool.submit(work, batch, *arguments))
+        for start in range(0, len(items), size):
+            pending.add(executor.submit(work, list(items[start : start + size]), *arguments))
             if len(pending) >= window:
                 done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in done:
@@ -65,5 +59,3 @@ def run_batches(
     finally:
         for future in pending:
             future.cancel()
-        if own:
-            pool.shutdown(wait=True, cancel_futures=True)
