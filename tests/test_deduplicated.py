@@ -155,6 +155,25 @@ def test_reusing_an_old_blob_refreshes_it_so_a_collection_keeps_it(disk: Dedupli
     assert disk.collect_garbage().blobs_removed == 0 and disk.get("c.txt") == CONTENT
 
 
+class TimeKeepingCopy(DecoratedBackend):
+    """A backend whose copy keeps the source's modification time (as ``cp -p`` does)."""
+
+    def copy(self, source: str, destination: str, options: Any) -> None:
+        super().copy(source, destination, options)
+        kept = os.stat(self.inner.local_path(source) or "")  # type: ignore[arg-type]
+        os.utime(self.inner.local_path(destination) or "", (kept.st_atime, kept.st_mtime))
+
+
+def test_a_refresh_writes_the_bytes_anew_where_a_copy_keeps_the_time(manager: StorageManager) -> None:
+    raw = manager.disk("raw")
+    disk = DeduplicatedFilesystemAdapter(FilesystemAdapter(TimeKeepingCopy(raw.backend), name="raw"), name="d")
+    disk.put("a.txt", CONTENT)
+    age(raw, blob_path(DIGEST), 3000)
+    disk.copy("a.txt", "b.txt")
+    assert time.time() - raw.last_modified(blob_path(DIGEST)).timestamp() < 60
+    assert disk.get("b.txt") == CONTENT and raw.all_files(STAGING) == []
+
+
 def test_writers_reusing_old_blobs_during_collections_never_lose_content(disk: DeduplicatedFilesystemAdapter,
                                                                          raw: FilesystemAdapter) -> None:
     contents = [f"content {number}\n".encode() * 200 for number in range(40)]

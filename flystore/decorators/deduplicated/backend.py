@@ -136,9 +136,14 @@ class DeduplicatedBackend(DecoratedBackend):
         if age is None:
             raise IntegrityError.at(path, "the content this file points to is missing")
         if age >= self.grace / 2:
+            blob = blob_path(digest)
             staging = f"{STAGING}/{uuid.uuid4().hex}"
-            self.inner.copy(blob_path(digest), staging, _PLAIN)
-            self.inner.move(staging, blob_path(digest), _PLAIN)
+            self.inner.copy(blob, staging, _PLAIN)
+            self.inner.move(staging, blob, _PLAIN)
+            if not self._fresh_enough(digest):  # a backend whose copy keeps the time: write the bytes anew
+                with self.inner.open_read(blob) as handle:
+                    self.inner.write_stream(staging, handle, _PLAIN)
+                self.inner.move(staging, blob, _PLAIN)
 
     def _refuse_reserved(self, path: str, error: type[UnableToWriteFile] | type[UnableToCreateDirectory]) -> None:
         if is_reserved(path):
