@@ -15,7 +15,7 @@ from ..attributes import Entry, FileAttributes
 from ..disk import FilesystemAdapter
 from ..errors import FileNotFound, StorageError, UnableToListContents
 
-__all__ = ["BUCKETS", "Tally", "Usage", "measure", "stream_entries", "stream_files"]
+__all__ = ["BUCKETS", "SHORT_LABELS", "Tally", "Usage", "measure", "stream_entries", "stream_files"]
 
 _KIB = 1024
 #: Upper bounds (exclusive) of the size histogram's buckets; the last bucket is open.
@@ -31,18 +31,38 @@ BUCKETS: tuple[tuple[int, str], ...] = (
 )
 _BOUNDS = [bound for bound, _ in BUCKETS]
 _LABELS = [label for _, label in BUCKETS] + [">= 1 GiB"]
+#: The same buckets, short enough for one table cell per directory.
+SHORT_LABELS = ("0", "<1K", "1-10K", "10-100K", "100K-1M", "1-10M", "10-100M", "100M-1G", ">=1G")
 
 
 @dataclass
 class Tally:
-    """Files and bytes of one directory (or of everything)."""
+    """Files and bytes, in all and per size bucket, of one directory (or of everything)."""
 
     files: int = 0
     bytes: int = 0
+    #: files per size bucket, in ``BUCKETS`` order (the last is >= 1 GiB); bytes alongside.
+    bucket_files: list[int] = field(default_factory=lambda: [0] * len(_LABELS))
+    bucket_bytes: list[int] = field(default_factory=lambda: [0] * len(_LABELS))
 
     def add(self, size: int) -> None:
         self.files += 1
         self.bytes += size
+        bucket = bisect.bisect_right(_BOUNDS, size)
+        self.bucket_files[bucket] += 1
+        self.bucket_bytes[bucket] += size
+
+    def compact(self) -> str:
+        """The non-empty buckets as ``<1K:3 1-10K:2``."""
+        return " ".join(f"{label}:{files}" for label, files in zip(SHORT_LABELS, self.bucket_files, strict=True)
+                        if files)
+
+    def histogram(self) -> list[dict[str, Any]]:
+        """``[{"bucket": "< 1 KiB", "files": ..., "bytes": ...}, ...]`` for every bucket."""
+        return [
+            {"bucket": label, "files": files, "bytes": size}
+            for label, files, size in zip(_LABELS, self.bucket_files, self.bucket_bytes, strict=True)
+        ]
 
 
 @dataclass
@@ -53,20 +73,17 @@ class Usage:
         disk: the disk's name.
         path: the directory measured ("" for the root).
         total: every file under it.
-        histogram: files and bytes per size bucket, in ``BUCKETS`` order (the last is >= 1 GiB).
         directories: per top-level entry under ``path``; files directly in it count under "".
     """
 
     disk: str
     path: str
     total: Tally = field(default_factory=Tally)
-    histogram: list[Tally] = field(default_factory=lambda: [Tally() for _ in _LABELS])
     directories: dict[str, Tally] = field(default_factory=dict)
 
     def add(self, relative: str, size: int) -> None:
         """Count a file at ``relative`` (to ``path``) of ``size`` bytes."""
         self.total.add(size)
-        self.histogram[bisect.bisect_right(_BOUNDS, size)].add(size)
         top = relative.split("/", 1)[0] if "/" in relative else ""
         tally = self.directories.get(top)
         if tally is None:
@@ -74,19 +91,17 @@ class Usage:
         tally.add(size)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able summary (directories by bytes, largest first)."""
+        """A JSON-able summary; directories by bytes, largest first, each with its own histogram."""
         ranked = sorted(self.directories.items(), key=lambda item: (-item[1].bytes, item[0]))
         return {
             "disk": self.disk,
             "path": self.path,
             "files": self.total.files,
             "bytes": self.total.bytes,
-            "histogram": [
-                {"bucket": label, "files": tally.files, "bytes": tally.bytes}
-                for label, tally in zip(_LABELS, self.histogram, strict=True)
-            ],
+            "histogram": self.total.histogram(),
             "directories": [
-                {"name": name or ".", "files": tally.files, "bytes": tally.bytes} for name, tally in ranked
+                {"name": name or ".", "files": tally.files, "bytes": tally.bytes, "histogram": tally.histogram()}
+                for name, tally in ranked
             ],
         }
 

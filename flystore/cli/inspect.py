@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
@@ -209,19 +209,20 @@ def _measure(state: State, target: str) -> Usage:
 
 
 def _print_usage(found: Usage, top: int) -> None:
-    summary = found.to_dict()
     click.echo(f"{found.disk}://{found.path}: {found.total.files} files, {format_size(found.total.bytes)}")
-    largest = max((bucket["files"] for bucket in summary["histogram"]), default=0) or 1
+    histogram = found.total.histogram()
+    largest = max(bucket["files"] for bucket in histogram) or 1
     rows = [("size", "files", "bytes", "")] + [
         (bucket["bucket"], str(bucket["files"]), format_size(bucket["bytes"]), _bar(bucket["files"], largest))
-        for bucket in summary["histogram"]
+        for bucket in histogram
     ]
     _print_table(rows)
     click.echo()
-    _print_table([("directory", "files", "bytes")] + [
-        (entry["name"], str(entry["files"]), format_size(entry["bytes"])) for entry in summary["directories"][:top]
+    ranked = sorted(found.directories.items(), key=lambda item: (-item[1].bytes, item[0]))[:top]
+    _print_table([("directory", "files", "bytes", "sizes")] + [
+        (name or ".", str(tally.files), format_size(tally.bytes), tally.compact()) for name, tally in ranked
     ])
-    hidden = len(summary["directories"]) - top
+    hidden = len(found.directories) - top
     if hidden > 0:
         click.echo(f"... and {hidden} more directories (--top, --json)")
     click.echo()
@@ -231,7 +232,7 @@ def _bar(count: int, largest: int) -> str:
     return "#" * round(30 * count / largest)
 
 
-def _print_table(rows: list[tuple[str, ...]]) -> None:
+def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
     """Left-aligned columns two spaces apart, one row per line whatever the width."""
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
