@@ -334,3 +334,19 @@ def test_a_progress_callback_that_raises_stops_the_sync_and_a_rerun_finishes_it(
     assert 5 <= len(done) < 30  # the files in flight finished; the rest never started
     rerun = manager.sync("mem://docs", "other://docs")
     assert len(rerun.copied) == 30 - len(done) and contents(manager.disk("other"), "docs") == many
+
+
+def test_a_large_file_crosses_disks_in_bounded_memory(manager: StorageManager, tmp_path: Path) -> None:
+    from tests.test_streaming_memory import MiB, traced
+
+    (tmp_path / "local" / "big").mkdir(parents=True)
+    with open(tmp_path / "local" / "big" / "video.bin", "wb") as handle:
+        for _ in range(24):
+            handle.write(os.urandom(MiB))
+    other = StorageManager({"disks": {"far": {"driver": "local", "root": str(tmp_path / "far")}}}).disk("far")
+    engine = SyncEngine(manager=manager, compare="checksum")
+    with traced() as peak:
+        report = engine.sync_pair(SyncPair("big", "big", manager.disk("local"), other))
+    assert report.copied == ["video.bin"] and report.bytes == 24 * MiB
+    assert peak.bytes < 6 * MiB, f"syncing a 24 MiB file held {peak}"
+    assert other.checksum("big/video.bin") == manager.disk("local").checksum("big/video.bin")
