@@ -84,8 +84,9 @@ class DeduplicatedBackend(DecoratedBackend):
     Args:
         inner: the backend holding pointers and blobs.
         grace: seconds a blob is kept by ``collect_garbage`` after it was last written,
-            whether referenced or not; writers refresh an older blob they reuse, so a write
-            that takes under ``grace / 2`` is never collected from under it.
+            whether referenced or not; writers refresh a blob older than ``grace / 2`` that
+            they reuse, so a collection's candidates are never blobs a write in progress
+            (one taking under ``grace / 2``) has just stored or found.
     """
 
     def __init__(self, inner: Backend, *, grace: float = 3600.0) -> None:

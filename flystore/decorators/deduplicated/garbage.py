@@ -139,8 +139,8 @@ def collect_garbage(backend: DeduplicatedBackend, grace: float | None = None) ->
     The blobs are listed before the pointers are read, and only blobs already older than the
     grace period at the start are candidates; each is stat'ed again just before it is deleted,
     while writers of this process wait (``CollectionGate``). A writer reusing a blob older than
-    half the grace period rewrites it first, so a write in another process that completes
-    within ``grace / 2`` is not collected from under it either.
+    half the grace period rewrites it first, so a writer in another process loses it only if
+    its rewrite lands between that last check and the delete (docs/deduplication.md).
 
     Raises:
         UnableToListContents: the disk underneath could not be listed.
