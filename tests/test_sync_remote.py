@@ -197,3 +197,34 @@ def test_a_listed_hash_that_is_no_md5_is_checked_before_it_causes_a_transfer(man
     assert report.updated == ["dir0/file00.txt"] and len(report.skipped) == len(TREE) - 1
     assert honest.backend.reads == ["docs/dir0/file00.txt"]  # type: ignore[attr-defined]  # the copy only
     assert len(lying.backend.reads) == len(TREE)  # type: ignore[attr-defined]  # every suspect hash was streamed
+
+
+@pytest.fixture(params=["gcs", "azure"])
+def cloud(request: pytest.FixtureRequest) -> Iterator[FilesystemAdapter]:
+    name = f"sync-{uuid.uuid4().hex[:12]}"
+    if request.param == "gcs":
+        config: dict[str, Any] = {"driver": "gcs", "bucket": name, "endpoint": request.getfixturevalue("gcs_endpoint"),
+                                  "token": "anon", "project_id": "test", "create_bucket": True}
+    else:
+        config = {"driver": "azure", "container": name, "create_container": True,
+                  "connection_string": request.getfixturevalue("azure_connection_string")}
+    manager = StorageManager({"disks": {"cloud": config}})
+    disk = manager.disk("cloud")
+    yield disk
+    disk.delete_directory("docs")
+    manager.configure({"disks": {}})  # closes the disk
+
+
+def test_gcs_and_azure_listings_answer_checksum_compares_without_reads(cloud: FilesystemAdapter) -> None:
+    memory = StorageManager({"disks": {"m": {"driver": "memory"}}}).disk("m")
+    fill(memory, "docs")
+    first = SyncEngine(compare="checksum").sync_pair(SyncPair("docs", "docs", memory, cloud))
+    assert first.ok and sorted(first.copied) == sorted(TREE)
+    listed = [entry for entry in cloud.list("docs", recursive=True) if entry.is_file]
+    assert all(getattr(entry, "checksum", None) for entry in listed)  # the native MD5s are in the listing
+    counted = FilesystemAdapter(CountingReads(cloud.backend), name="cloud")
+    memory.put("docs/dir1/file04.txt", b"x" * len(TREE["dir1/file04.txt"]))  # the same size, new contents
+    report = SyncEngine(compare="checksum").sync_pair(SyncPair("docs", "docs", memory, counted, mode="mirror"))
+    assert report.updated == ["dir1/file04.txt"] and len(report.skipped) == len(TREE) - 1
+    assert counted.backend.reads == []  # type: ignore[attr-defined]
+    assert cloud.get("docs/dir1/file04.txt") == memory.get("docs/dir1/file04.txt")
