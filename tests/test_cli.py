@@ -597,6 +597,26 @@ def test_help_is_short_with_an_example_for_every_command(run: Cli) -> None:
         assert len(page.stdout.splitlines()) <= 30, name
 
 
+def test_shell_completion_offers_disks_then_the_entries_of_a_directory(run: Cli, manager: StorageManager,
+                                                                         config: Path) -> None:
+    manager.disk("local").put("docs/a.txt", "a")
+    manager.disk("local").put("docs/sub/b.txt", "b")
+
+    def complete(words: str, *, obj: StorageManager | None = manager) -> list[str]:
+        env = {"_FLYSTORE_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1)}
+        result = CliRunner().invoke(cli, [], obj=obj, env=env, prog_name="flystore")
+        return [line for line in result.stdout.splitlines() if line]
+
+    assert complete("flystore ls lo") == ["plain,local://", "file,lo"]
+    assert complete("flystore cp local://docs/a.txt x") == ["file,x"]  # no disk starts with x: local files
+    assert complete("flystore cat local://docs/") == ["plain,local://docs/a.txt", "plain,local://docs/sub/"]
+    assert complete("flystore sync local://do") == ["plain,local://docs/"]
+    assert complete("flystore ls nosuch://") == []
+    assert complete(f"flystore --config {config} ls me", obj=None) == ["plain,mem://", "file,me"]
+    assert complete("flystore test o") == ["plain,other"]
+    assert complete("flystore cleanup --disk p") == ["plain,public"]
+
+
 def test_a_missing_optional_command_is_listed_as_unavailable(run: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     from flystore.cli import app
 

@@ -9,14 +9,14 @@ from collections.abc import Iterable
 import click
 
 from ..attributes import Entry
-from ._context import EXIT_USAGE, disk_location, fail, format_size, get_state, missing
+from ._context import EXIT_USAGE, complete_location, disk_location, fail, format_size, get_state, missing
 from ._usage import stream_entries
 
 __all__ = ["cat", "ls", "parse_expiry", "rm", "temp_url", "url"]
 
 
 @click.command(short_help="List a directory of a disk.")
-@click.argument("target", required=False)
+@click.argument("target", required=False, shell_complete=complete_location)
 @click.option("-r", "--recursive", is_flag=True, help="List every level below.")
 @click.option("-l", "--long", "long_format", is_flag=True, help="Show size and last-modified time.")
 @click.option("-U", "--unsorted", is_flag=True, help="Stream in the backend's order, in constant memory.")
@@ -72,7 +72,7 @@ def _print_entries(entries: Iterable[Entry], long_format: bool, as_json: bool) -
 
 
 @click.command(short_help="Print files to stdout.")
-@click.argument("targets", nargs=-1, required=True, metavar="TARGET...")
+@click.argument("targets", nargs=-1, required=True, metavar="TARGET...", shell_complete=complete_location)
 def cat(targets: tuple[str, ...]) -> None:
     """Write the bytes of each TARGET (disk://path) to stdout, streamed in chunks.
 
@@ -91,7 +91,7 @@ def cat(targets: tuple[str, ...]) -> None:
 
 
 @click.command(short_help="Delete files (directories with -r).")
-@click.argument("targets", nargs=-1, required=True, metavar="TARGET...")
+@click.argument("targets", nargs=-1, required=True, metavar="TARGET...", shell_complete=complete_location)
 @click.option("-r", "--recursive", is_flag=True, help="Delete directories and everything in them.")
 @click.option("-f", "--force", is_flag=True, help="A missing TARGET is not an error.")
 @click.option("--dry-run", is_flag=True, help="Print what would be deleted; delete nothing.")
@@ -129,7 +129,7 @@ def rm(targets: tuple[str, ...], recursive: bool, force: bool, dry_run: bool) ->
 
 
 @click.command(short_help="Print a file's public URL.")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_location)
 def url(target: str) -> None:
     """Print the public URL of TARGET (disk://path), from the disk's url option or its backend.
 
@@ -158,7 +158,7 @@ def parse_expiry(text: str) -> int:
 
 
 @click.command("temp-url", short_help="Print a signed URL that expires.")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_location)
 @click.option("--expires", default="1h", show_default=True, metavar="DURATION",
               help="Lifetime: seconds, or 15m, 2h, 7d.")
 @click.option("--upload", is_flag=True, help="A URL to PUT the file to (headers follow on the next lines).")

@@ -16,6 +16,7 @@ from ._context import (
     State,
     as_command_failure,
     at_least,
+    complete_location,
     disk_location,
     echo_json,
     format_size,
@@ -95,7 +96,7 @@ def demo() -> None:
 
 
 @click.command(short_help="Show a file's metadata, or the disks' settings.")
-@click.argument("target", required=False)
+@click.argument("target", required=False, shell_complete=complete_location)
 @click.option("--checksum", is_flag=True, help="Also compute the file's MD5 (may read the whole file).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info(target: str | None, checksum: bool, as_json: bool) -> None:
@@ -160,7 +161,7 @@ def _print_mapping(values: Mapping[str, Any], indent: str = "") -> None:
 
 
 @click.command(short_help="Count files and bytes per disk and directory.")
-@click.argument("targets", nargs=-1, metavar="[TARGET]...")
+@click.argument("targets", nargs=-1, metavar="[TARGET]...", shell_complete=complete_location)
 @click.option("--all", "every_disk", is_flag=True, help="Measure every configured disk.")
 @click.option("--top", default=15, show_default=True, metavar="N", callback=at_least(1), help="Directories to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (every directory).")

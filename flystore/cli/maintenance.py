@@ -16,6 +16,7 @@ from ._context import (
     EXIT_USAGE,
     as_command_failure,
     at_least,
+    complete_disk_name,
     echo_json,
     fail,
     format_size,
@@ -28,7 +29,7 @@ __all__ = ["cleanup", "link", "test"]
 
 
 @click.command(short_help="Check every disk: write, read, list, delete.")
-@click.argument("names", nargs=-1, metavar="[DISK]...")
+@click.argument("names", nargs=-1, metavar="[DISK]...", shell_complete=complete_disk_name)
 @click.option("--timeout", default=30.0, show_default=True, metavar="SECONDS", callback=at_least(0.1),
               help="Seconds to wait for the disks (probed at once).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: per disk, each step's result and latency.")
@@ -65,7 +66,8 @@ def test(names: tuple[str, ...], timeout: float, as_json: bool) -> None:
 
 
 @click.command(short_help="Delete files older than N days.")
-@click.option("--disk", "disk_name", default="local", show_default=True, metavar="NAME", help="The disk to clean.")
+@click.option("--disk", "disk_name", default="local", show_default=True, metavar="NAME", help="The disk to clean.",
+              shell_complete=complete_disk_name)
 @click.option("--days", default=30, show_default=True, metavar="N", callback=at_least(0),
               help="Delete files last modified more than this many days ago.")
 @click.option("--path", "directory", default="", metavar="DIR", help="Only under this directory of the disk.")
@@ -122,7 +124,7 @@ def cleanup(disk_name: str, days: int, directory: str, dry_run: bool, as_json: b
 
 @click.command(short_help="Symlink the public disk into public/.")
 @click.option("--disk", "disk_name", default="public", show_default=True, metavar="NAME",
-              help="A local disk to publish.")
+              help="A local disk to publish.", shell_complete=complete_disk_name)
 @click.option("--link", "link_path", default=os.path.join("public", "storage"), show_default=True,
               type=click.Path(path_type=str), help="Where the symlink goes.")
 @click.option("--relative", is_flag=True, help="Make the link relative to its directory.")

@@ -20,6 +20,7 @@ from ._context import (
     EXIT_USAGE,
     State,
     at_least,
+    complete_location,
     disk_location,
     echo_json,
     fail,
@@ -109,8 +110,8 @@ def _run_sync(state: State, source: str, destination: str, *, label: str, **opti
 
 
 @click.command(short_help="Make a directory match another one.")
-@click.argument("source")
-@click.argument("destination")
+@click.argument("source", shell_complete=complete_location)
+@click.argument("destination", shell_complete=complete_location)
 @click.option("--mode", type=click.Choice(_MODES), default="copy", show_default=True, metavar="MODE",
               help="copy: new and changed files (a newer destination file is kept); mirror: make the destination "
                    "equal; two-way: changes and deletions both ways, conflicts kept side by side; "
@@ -153,8 +154,8 @@ def snapshot_name(now: datetime | None = None) -> str:
 
 
 @click.command(short_help="Take a dated snapshot; keep the last N.")
-@click.argument("source")
-@click.argument("destination")
+@click.argument("source", shell_complete=complete_location)
+@click.argument("destination", shell_complete=complete_location)
 @click.option("--keep", type=int, default=None, metavar="N", callback=at_least(1),
               help="Keep the newest N snapshots under DESTINATION; delete older ones after a good backup.")
 @click.option("--checksum", is_flag=True, help="Compare contents, not size and time (for a re-run).")

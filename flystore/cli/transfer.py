@@ -22,6 +22,7 @@ from ._context import (
     EXIT_NOT_FOUND,
     EXIT_USAGE,
     State,
+    complete_location,
     disk_location,
     fail,
     format_size,
@@ -238,7 +239,8 @@ _dry_run = click.option("--dry-run", is_flag=True, help="Print what would be don
 
 @click.command(short_help="Upload a local file to a disk.")
 @click.argument("local_file", metavar="LOCAL")
-@click.argument("destination")
+
+@click.argument("destination", shell_complete=complete_location)
 @_visibility
 @_dry_run
 def put(local_file: str, destination: str, visibility: str | None, dry_run: bool) -> None:
@@ -257,8 +259,9 @@ def put(local_file: str, destination: str, visibility: str | None, dry_run: bool
 
 
 @click.command(short_help="Download a file to a local path.")
-@click.argument("source")
+@click.argument("source", shell_complete=complete_location)
 @click.argument("local_file", metavar="[LOCAL]", default=".")
+
 @_dry_run
 def get(source: str, local_file: str, dry_run: bool) -> None:
     """Download SOURCE (disk://path) to LOCAL (a file or directory, default .; - for stdout).
@@ -276,8 +279,8 @@ def get(source: str, local_file: str, dry_run: bool) -> None:
 
 
 @click.command(short_help="Copy a file, across disks too.")
-@click.argument("source")
-@click.argument("destination")
+@click.argument("source", shell_complete=complete_location)
+@click.argument("destination", shell_complete=complete_location)
 @_visibility
 @_dry_run
 def cp(source: str, destination: str, visibility: str | None, dry_run: bool) -> None:
@@ -292,8 +295,8 @@ def cp(source: str, destination: str, visibility: str | None, dry_run: bool) -> 
 
 
 @click.command(short_help="Move a file, across disks too.")
-@click.argument("source")
-@click.argument("destination")
+@click.argument("source", shell_complete=complete_location)
+@click.argument("destination", shell_complete=complete_location)
 @_visibility
 @_dry_run
 def mv(source: str, destination: str, visibility: str | None, dry_run: bool) -> None:
