@@ -12,19 +12,24 @@ import contextvars
 import functools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
-__all__ = ["MAX_THREADS", "executor", "offload"]
+__all__ = ["MAX_THREADS", "batch_threads", "executor", "offload"]
 
 _T = TypeVar("_T")
 
-#: Threads of the pool (``FLYSTORE_AIO_THREADS`` overrides it); batch calls stay below it.
+#: Threads of the shared pool (``FLYSTORE_AIO_THREADS`` overrides it).
 MAX_THREADS = int(os.environ.get("FLYSTORE_AIO_THREADS", "0")) or min(64, 16 + 4 * (os.cpu_count() or 1))
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
+# The pool a batch wider than the shared one runs its items in (set for the batch's tasks only).
+_batch_pool: contextvars.ContextVar[ThreadPoolExecutor | None] = contextvars.ContextVar(
+    "flystore_aio_batch_pool", default=None
+)
 
 
 def executor() -> ThreadPoolExecutor:
@@ -44,6 +49,27 @@ def _reset_after_fork() -> None:
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
+@contextmanager
+def batch_threads(workers: int) -> Iterator[None]:
+    """Within the block, ``offload`` has at least ``workers`` threads to run on.
+
+    A batch's ``max_concurrency`` is a promise of that many items in flight; past
+    the shared pool's size the batch brings its own pool of exactly ``workers``
+    threads (bounded by what the caller asked for), which ends with the block.
+    Tasks created inside the block inherit it, so set it before ``gather``.
+    """
+    if workers <= MAX_THREADS:
+        yield
+        return
+    own = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flystore-aio-batch")
+    token = _batch_pool.set(own)
+    try:
+        yield
+    finally:
+        _batch_pool.reset(token)
+        own.shutdown(wait=False)  # idle by now, except workers a cancellation left finishing
+
+
 async def offload(
     function: Callable[..., _T], *args: Any, on_cancel: Callable[[], None] | None = None, **kwargs: Any
 ) -> _T:
@@ -60,7 +86,7 @@ async def offload(
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
     call = functools.partial(context.run, function, *args, **kwargs)
-    future = loop.run_in_executor(executor(), call)
+    future = loop.run_in_executor(_batch_pool.get() or executor(), call)
     if on_cancel is None:
         return await future
     try:

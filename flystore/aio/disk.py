@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..batch import DEFAULT_CONCURRENCY, BatchProgress, BatchResult, native_delete
 from ..errors import UnableToGeneratePublicUrl, UnsupportedOperation
 from ..events import EventStream, hub
-from ._pool import offload
+from ._pool import batch_threads, offload
 from .room import Download, WriteHandle, as_handle
 from .streams import AsyncFile, AsyncReadStream, WriteCancelled, bridge_chunks, cancellable_chunks
 
@@ -363,7 +363,8 @@ class AsyncDisk:
         from ..batch import _check_concurrency
 
         result: BatchResult[Any, Any] = BatchResult(list(keys))
-        limit = asyncio.Semaphore(_check_concurrency(max_concurrency))
+        width = _check_concurrency(max_concurrency)
+        limit = asyncio.Semaphore(width)
         done = 0
 
         async def one(key: Any) -> None:
@@ -380,7 +381,8 @@ class AsyncDisk:
                 if inspect.isawaitable(outcome):
                     await outcome
 
-        await asyncio.gather(*(one(key) for key in keys))
+        with batch_threads(min(width, len(keys))):
+            await asyncio.gather(*(one(key) for key in keys))
         return result
 
     async def put_many(
