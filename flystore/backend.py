@@ -50,6 +50,9 @@ class Backend:
     #: The most bytes of custom metadata (UTF-8 keys plus encoded values) one file may carry,
     #: or None when the backend has no limit of its own; the disk refuses more with InvalidMetadata.
     metadata_limit: int | None = None
+    #: True once disks configured by name wrap this backend: it belongs to its own disk, which
+    #: closes it; a decorator wrapping it by name must leave it open (``DecoratedBackend.close``).
+    shared: bool = False
 
     # -- existence -------------------------------------------------------------
 

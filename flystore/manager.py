@@ -349,7 +349,9 @@ class StorageManager:
             if inner in self._building:
                 chain = " -> ".join([*self._building[self._building.index(inner) :], inner])
                 raise InvalidConfiguration(f"disks refer to each other in a loop: {chain}", option="disk", disk=name)
-            return self.disk(inner)
+            wrapped = self.disk(inner)
+            wrapped.backend.shared = True  # its own disk closes it, never the decorator
+            return wrapped
         if isinstance(inner, Mapping):
             return self._build(f"{name}.disk", inner)
         raise InvalidConfiguration(

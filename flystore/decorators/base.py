@@ -21,6 +21,9 @@ __all__ = ["DecoratedBackend"]
 class DecoratedBackend(Backend):
     """Forwards everything to ``inner``; subclasses override what they change."""
 
+    #: Whether ``close()`` closes ``inner`` (False when ``inner`` was another layer's to close).
+    owns_inner: bool = True
+
     def __init__(self, inner: Backend) -> None:
         self.inner = inner
         self.unsupported = inner.unsupported
@@ -92,4 +95,9 @@ class DecoratedBackend(Backend):
         return self.inner.local_path(path)
 
     def close(self) -> None:
-        self.inner.close()
+        self.close_inner()
+
+    def close_inner(self) -> None:
+        """Close the wrapped backend when this decorator owns it: never a named disk's (its manager closes it)."""
+        if self.owns_inner and not self.inner.shared:
+            self.inner.close()

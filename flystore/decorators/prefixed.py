@@ -25,11 +25,15 @@ class PrefixedBackend(DecoratedBackend):
 
     def __init__(self, inner: Backend, prefix: str) -> None:
         # Nesting flattens: one layer with the joined prefix does the same work once.
+        owns_inner = True
         if isinstance(inner, PrefixedBackend):
             outer_prefix: str = inner.prefix
             prefix = f"{outer_prefix}/{prefix}" if prefix else outer_prefix
+            # The flattened layer's backend stays its owner's: a named disk's is closed by that disk.
+            owns_inner = inner.owns_inner and not inner.shared
             inner = inner.inner
         super().__init__(inner)
+        self.owns_inner = owns_inner
         self.prefix: str = prefix
         self._head = prefix + "/"
         self._cut = len(prefix) + 1

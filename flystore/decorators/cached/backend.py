@@ -280,6 +280,6 @@ class CachedBackend(DecoratedBackend):
 
     def close(self) -> None:
         try:
-            self.inner.close()
+            self.close_inner()
         finally:
             self.store.close()

@@ -107,7 +107,7 @@ class CDNBackend(DecoratedBackend):
             purge = self.invalidator.purge if self.invalidator is not None else None
             if isinstance(purge, CloudFrontPurger):
                 purge.close()
-            self.inner.close()
+            self.close_inner()
 
 
 class CDNFilesystemAdapter(FilesystemAdapter):
