@@ -9,7 +9,8 @@ from collections.abc import Iterable
 import click
 
 from ..attributes import Entry
-from ._context import EXIT_USAGE, complete_location, disk_location, fail, format_size, get_state, missing
+from ._completion import complete_location
+from ._context import EXIT_USAGE, disk_location, fail, format_size, get_state, missing
 from ._usage import stream_entries
 
 __all__ = ["cat", "ls", "parse_expiry", "rm", "temp_url", "url"]

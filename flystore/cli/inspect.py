@@ -11,12 +11,12 @@ import click
 
 from ..config import Env
 from ..errors import StorageError
+from ._completion import complete_location
 from ._context import (
     CommandFailed,
     State,
     as_command_failure,
     at_least,
-    complete_location,
     disk_location,
     echo_json,
     format_size,

@@ -11,12 +11,12 @@ import click
 
 from ..errors import StorageError
 from ..paths import normalize
+from ._completion import complete_disk_name
 from ._context import (
     EXIT_FAILED,
     EXIT_USAGE,
     as_command_failure,
     at_least,
-    complete_disk_name,
     echo_json,
     fail,
     format_size,

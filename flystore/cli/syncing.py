@@ -15,12 +15,12 @@ from ..disk import FilesystemAdapter
 from ..errors import StorageError
 from ..sync import SyncReport
 from ..sync import sync as run_sync
+from ._completion import complete_location
 from ._context import (
     EXIT_FAILED,
     EXIT_USAGE,
     State,
     at_least,
-    complete_location,
     disk_location,
     echo_json,
     fail,

@@ -18,11 +18,11 @@ from typing import IO, cast
 import click
 
 from ..disk import FilesystemAdapter
+from ._completion import complete_location
 from ._context import (
     EXIT_NOT_FOUND,
     EXIT_USAGE,
     State,
-    complete_location,
     disk_location,
     fail,
     format_size,
