@@ -402,6 +402,8 @@ def test_repair_copies_only_what_differs_and_never_deletes_without_the_ledgers_w
     fallback.put("set/3.txt", b"a longer stray version")   # differs in size
     fallback.put("set/5.txt", b"FILE 5")                   # same size: only a hash tells
     fallback.put("only-on-fallback.txt", b"keep me")       # no ledger entry: copied, not deleted
+    for stray in ("set/3.txt", "set/5.txt"):                # older than the primary's: the primary's wins
+        fallback.backend._files[stray].modified -= 3600  # type: ignore[attr-defined]
     report = disk.repair()
     assert report.copied == {"fallback": ["set/3.txt"], "primary": ["only-on-fallback.txt"]}
     assert report.deleted == {}

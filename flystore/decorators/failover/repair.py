@@ -4,9 +4,11 @@ Listing-based: each disk is listed once (deep) under the directory. For each pat
 
 - if the ledger says some disks missed its latest change, the first disk that did
   not is the truth: the others get its file (or lose theirs when it has none);
-- otherwise the first disk (in order) that has the file is the truth, and a disk
-  that lacks it or holds a different one gets a copy. Without the ledger's word a
-  file is never deleted: a file found on one disk only is copied to the others.
+- otherwise the disk with the newest copy (by the listings' modification times, to
+  the second; the first disk in order on a tie or when a listing has no time) is the
+  truth, and a disk that lacks the file or holds a different one gets a copy. Without
+  the ledger's word a file is never deleted: a file found on one disk only is copied
+  to the others.
 
 "Different" is decided from the listings: sizes, then the checksums the listings
 carry (S3 ETags), then native checksums (``Backend.checksum``), and, with
@@ -109,6 +111,20 @@ def _same(truth: Member, other: Member, path: str, ours: Entry, theirs: Entry, v
     return True
 
 
+def _newest(holders: list[tuple[Member, Entry]]) -> Member:
+    """The disk holding the newest copy, to the second; the first in order on a tie or an unknown time.
+
+    Without the ledger's word the newest copy is the truth: after a restart (an empty
+    ledger) the copy a standby took while the primary was down must not be overwritten
+    by the primary's older one. Times are compared to the whole second because listings
+    differ in precision (S3 reports seconds).
+    """
+    if any(found.last_modified is None for _member, found in holders):
+        return holders[0][0]
+    seconds = [int(found.last_modified.timestamp()) for _member, found in holders if found.last_modified]
+    return holders[seconds.index(max(seconds))][0]
+
+
 def _copy(truth: Member, target: Member, path: str) -> int:
     """Stream ``path`` from ``truth`` to ``target`` with its visibility, type and metadata; returns its size."""
     attributes = call(truth, lambda backend: backend.stat(path))
@@ -179,7 +195,8 @@ def repair(failover: FailoverBackend, directory: str = "", *, verify: bool = Fal
         if not current:
             report.errors[f"*:{path}"] = "every reachable disk missed its latest change"
             continue
-        truth = current[0] if behind else next(member for member in reachable if entry(member, path))
+        truth = current[0] if behind else _newest([(member, found) for member in reachable
+                                                    if (found := entry(member, path)) is not None])
         ours = entry(truth, path)
         for target in reachable:
             theirs = entry(target, path)
