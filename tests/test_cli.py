@@ -617,6 +617,20 @@ def test_shell_completion_offers_disks_then_the_entries_of_a_directory(run: Cli,
     assert complete("flystore cleanup --disk p") == ["plain,public"]
 
 
+def test_an_unexpected_exception_is_one_line_unless_debug(tmp_path: Path) -> None:
+    def broken_driver(options: dict[str, Any], owner: StorageManager) -> Any:
+        raise TypeError("a driver bug")
+
+    manager = StorageManager({"disks": {"bad": {"driver": "bad"}}})
+    manager.extend("bad", broken_driver)
+    result = Cli(manager).runner.invoke(cli, ["ls", "bad://"], obj=manager)
+    assert result.exit_code == 1
+    assert one_error_line(result) == (
+        "Error: unexpected TypeError: a driver bug (run with --debug for the traceback)")
+    debug = Cli(manager).runner.invoke(cli, ["--debug", "ls", "bad://"], obj=manager)
+    assert isinstance(debug.exception, TypeError)
+
+
 def test_a_missing_optional_command_is_listed_as_unavailable(run: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     from flystore.cli import app
 

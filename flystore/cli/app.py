@@ -118,6 +118,14 @@ class FlystoreGroup(click.Group):
             if state is not None and state.debug and error.__cause__ is not None:
                 raise error.__cause__ from None
             raise
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as error:  # a bug, or a driver raising what it should not: still one line
+            state = ctx.obj if isinstance(ctx.obj, State) else None
+            if state is not None and state.debug:
+                raise
+            message = f"unexpected {type(error).__name__}: {error} (run with --debug for the traceback)"
+            raise CommandFailed(message, EXIT_FAILED) from error
 
 
 @click.group(
