@@ -640,3 +640,11 @@ def test_a_missing_optional_command_is_listed_as_unavailable(run: Cli, monkeypat
     result = run("ghost")
     assert result.exit_code == 1
     assert "not available" in one_error_line(result) and "flystore.cli.ghost" in result.stderr
+
+
+@pytest.mark.parametrize(("size", "shown"), [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"),
+                                             (3 * 1024**2, "3.0 MiB"), (7 * 1024**4, "7.0 TiB"), (None, "-")])
+def test_sizes_are_shown_in_binary_units(size: int | None, shown: str) -> None:
+    from flystore.cli._context import format_size
+
+    assert format_size(size) == shown

@@ -264,9 +264,11 @@ def format_size(size: int | float | None) -> str:
     """``1536`` -> ``"1.5 KiB"`` (binary units, as ``ls -h`` does)."""
     if size is None:
         return "-"
+    if abs(size) < 1024:
+        return f"{int(size)} B"
     value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+    for unit in ("KiB", "MiB", "GiB"):
         value /= 1024
-    return f"{value:.1f} PiB"  # pragma: no cover - the loop returns at TiB
+        if abs(value) < 1024:
+            return f"{value:.1f} {unit}"
+    return f"{value / 1024:.1f} TiB"
