@@ -19,7 +19,7 @@ __all__ = ["cat", "ls", "parse_expiry", "rm", "temp_url", "url"]
 @click.command(short_help="List a directory of a disk.")
 @click.argument("target", required=False, shell_complete=complete_location)
 @click.option("-r", "--recursive", is_flag=True, help="List every level below.")
-@click.option("-l", "--long", "long_format", is_flag=True, help="Show size and last-modified time.")
+@click.option("-l", "--long", "long_format", is_flag=True, help="Show size and last-modified time (UTC).")
 @click.option("-U", "--unsorted", is_flag=True, help="Stream in the backend's order, in constant memory.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: path, name, type, size, last_modified.")
 def ls(target: str | None, recursive: bool, long_format: bool, unsorted: bool, as_json: bool) -> None:
