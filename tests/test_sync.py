@@ -350,3 +350,18 @@ def test_a_large_file_crosses_disks_in_bounded_memory(manager: StorageManager, t
     assert report.copied == ["video.bin"] and report.bytes == 24 * MiB
     assert peak.bytes < 6 * MiB, f"syncing a 24 MiB file held {peak}"
     assert other.checksum("big/video.bin") == manager.disk("local").checksum("big/video.bin")
+
+
+def test_local_disks_sharing_a_directory_tree_are_refused_when_their_roots_overlap(
+    manager: StorageManager, tmp_path: Path
+) -> None:
+    public = StorageManager({"disks": {"public": {"driver": "local", "root": str(tmp_path / "local" / "public")}}})
+    manager.disk("local").put("public/a.txt", b"a")
+    with pytest.raises(InvalidConfiguration, match="overlap"):
+        SyncEngine(manager=manager).sync_pair(SyncPair("", "mirror", manager.disk("local"), public.disk("public")))
+    os.symlink(tmp_path / "local", tmp_path / "alias")
+    with pytest.raises(InvalidConfiguration, match="overlap"):
+        SyncEngine(manager=manager).sync_pair(SyncPair(str(tmp_path / "alias" / "public"), "", None,
+                                                       manager.disk("local")))
+    assert SyncEngine(manager=manager).sync_pair(SyncPair("public", "", manager.disk("local"),
+                                                          manager.disk("other"))).copied == ["a.txt"]

@@ -179,17 +179,23 @@ class SyncEngine:
 
 
 def _refuse_overlap(source: Endpoint, destination: Endpoint) -> None:
-    """Refuse roots on one disk where one holds the other: each run would copy the copy again.
+    """Refuse roots where one holds the other (on one disk, or on local disks sharing a tree):
+    each run would copy the copy again.
 
     Raises:
         InvalidConfiguration: the roots overlap.
     """
     if not (isinstance(source, DiskEndpoint) and isinstance(destination, DiskEndpoint)):
         return
-    if source.disk is not destination.disk and source.disk != destination.disk:
-        return
-    first, second = source.root, destination.root
-    if not first or not second or first == second or second.startswith(first + "/") or first.startswith(second + "/"):
+    if source.disk is destination.disk or source.disk == destination.disk:
+        first, second, separator = source.root, destination.root, "/"
+    else:  # two local disks can still be one directory tree (``local`` and ``public``)
+        here, there = source.disk.backend.local_path(source.root), destination.disk.backend.local_path(destination.root)
+        if here is None or there is None:
+            return
+        first, second, separator = os.path.realpath(here), os.path.realpath(there), os.sep
+    if not first or not second or first == second or second.startswith(first.rstrip(separator) + separator) \
+            or first.startswith(second.rstrip(separator) + separator):
         raise InvalidConfiguration(
             f"the roots {source.label} and {destination.label} overlap on one disk; sync between separate "
             "directories", option="destination", disk=source.disk.name)
