@@ -174,4 +174,7 @@ def create(name: str, options: dict[str, Any], manager: Any) -> Any:
         config["url"] = f"{str(config['url']).rstrip('/')}/{prefix}"
     config.update({key: value for key, value in options.items() if key not in ("disk", "prefix")})
     backend = PrefixedBackend(inner.backend, prefix) if prefix else inner.backend
+    view = getattr(inner, "scoped_view", None)
+    if callable(view):  # a disk with methods of its own for paths (a versioned disk's versions) keeps them
+        return view(backend, prefix, name=name, config=config, manager=manager)
     return FilesystemAdapter(backend, name=name, config=config, manager=manager)

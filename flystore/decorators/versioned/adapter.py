@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
@@ -20,10 +19,13 @@ from ...paths import normalize
 from ..read_only import inherited_config
 from .backend import VersionedBackend, user_path
 from .layout import LayoutVersions
+from .reader import NamedReader
 from .version import Version, refuse_reserved
 
 if TYPE_CHECKING:
+    from ...backend import Backend
     from ...manager import StorageManager
+    from .scoped import ScopedVersionsAdapter
 
 __all__ = ["VersionedFilesystemAdapter", "create"]
 
@@ -74,6 +76,12 @@ class VersionedFilesystemAdapter(FilesystemAdapter):
             raise
         return target
 
+    def scoped_view(self, backend: Backend, prefix: str, **options: Any) -> ScopedVersionsAdapter:
+        """The disk a ``scoped`` disk over this one is: its paths under ``prefix``, with the version methods."""
+        from .scoped import ScopedVersionsAdapter
+
+        return ScopedVersionsAdapter(backend, versioned=self, prefix=prefix, **options)
+
     @property
     def versioning(self) -> str:
         """Where the versions live: ``"s3"`` (the bucket's own) or ``"layout"`` (beside the data).
@@ -114,13 +122,17 @@ class VersionedFilesystemAdapter(FilesystemAdapter):
             UnableToReadFile: the version could not be opened.
         """
         target = self._target(path, UnableToReadFile)
-        handle = self._run(UnableToReadFile, target, lambda: self._versioned.store().open_version(target, version_id))
+        handle = self._open_version(target, version_id)
 
         def translate(error: Exception) -> BaseException:
             return UnableToReadFile.at(target, str(error), disk=self.name, cause=error)
 
-        named = cast("BinaryIO", _NamedReader(handle, target))
+        named = cast("BinaryIO", NamedReader(handle, target))
         return ReadStream(named, chunk_size, on_error=translate, disk=self.name)
+
+    def _open_version(self, target: str, version_id: str) -> BinaryIO:
+        """The raw handle of one version of the normalised ``target`` (errors as ``read_stream_version``'s)."""
+        return self._run(UnableToReadFile, target, lambda: self._versioned.store().open_version(target, version_id))
 
     def restore_version(self, path: str, version_id: str) -> str:
         """Make a version's content current again; it becomes the newest version (older ones stay).
@@ -184,32 +196,6 @@ class VersionedFilesystemAdapter(FilesystemAdapter):
         cutoff = _cutoff(older_than)
         target = self._target(path, UnableToDeleteFile, root=True)
         return self._run(UnableToDeleteFile, target, lambda: self._versioned.store().prune(target, keep, cutoff))
-
-
-class _NamedReader(io.RawIOBase):
-    """A version's handle whose errors name the user's path (a record's name never leaves the disk)."""
-
-    def __init__(self, handle: BinaryIO, path: str) -> None:
-        super().__init__()
-        self._handle = handle
-        self._path = path
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1, /) -> bytes:
-        with user_path(self._path):
-            return self._handle.read(size)
-
-    def readinto(self, buffer: Any, /) -> int:
-        data = self.read(len(memoryview(buffer)))
-        memoryview(buffer).cast("B")[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._handle.close()
-        super().close()
 
 
 def _cutoff(older_than: datetime | timedelta | None) -> datetime | None:
