@@ -17,6 +17,7 @@ import pytest
 
 from flystore import FilesystemAdapter, StorageManager
 from flystore.backend import Backend
+from flystore.errors import PathTraversalDetected
 from tests.drivers.test_s3 import CREDENTIALS, raw_client, remove_bucket
 
 PRIMITIVES = ("file_exists", "directory_exists", "read", "open_read", "stat", "quick_stat", "list_contents",
@@ -150,3 +151,23 @@ class TestS3Calls:
         calls = counting(s3.backend, monkeypatch)
         assert s3.fs.find("t") == ["t/one.txt"]
         assert calls == {"list_paths": 1}
+
+
+@pytest.mark.parametrize("form", ["link-dir/secret.txt", "sub/link-dir/secret.txt", "file-link",
+                                  "../outside/secret.txt", "sub/../../outside/secret.txt"])
+def test_the_cheaper_local_info_still_refuses_links_and_traversal(tmp_path: Path, form: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"s" * 4321)
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "link-dir").symlink_to(outside)
+    (root / "sub" / "link-dir").symlink_to(outside)
+    (root / "file-link").symlink_to(outside / "secret.txt")
+    disk = StorageManager({"disks": {"jail": {"driver": "local", "root": str(root)}}}).disk("jail")
+    with pytest.raises(PathTraversalDetected) as caught:
+        leaked = disk.fs.info(form)
+        pytest.fail(f"info({form!r}) answered {leaked!r}")
+    assert "4321" not in str(caught.value)
+    with pytest.raises(PathTraversalDetected):
+        disk.fs.open(form, "rb")
