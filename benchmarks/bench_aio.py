@@ -9,12 +9,26 @@ process, so that it does not share the clients' GIL) and in one run measures
 - obstore's async API (``obs.put_async``/``get_async`` under ``asyncio.gather``),
 - s3fs's native batches (``await fs._pipe({...})`` / ``await fs._cat([...])``),
 
-each with the same concurrency, clients taking turns over the rounds, and
-prints the best time per batch and the ratios. Targets: flystore.aio at least
-5x faster than sequential boto3 and within 1.2x of obstore. It also measures
-the async overhead on a memory disk: ``await disk.aio.get`` vs ``disk.get``.
+each with the same concurrency. The clients take turns inside every round
+(the order reverses from one round to the next), so a loaded machine slows
+them alike; it prints the best, median and worst time of each and the ratios
+of the medians. Targets: flystore.aio at least 5x faster than sequential boto3
+and within 1.2x of obstore.
 
-Run: ``python benchmarks/bench_aio.py [--objects 500] [--rounds 3] [--concurrency 32]``.
+The server sets the ceiling. moto answers every request with ``Connection:
+close`` (a new connection and a new server thread per request) and is one
+Python process, so its own CPU per request bounds every client. The script
+shows that ceiling in the same run, twice: as a measurement (obstore, the
+cheapest client, with four times the concurrency: what the server delivers
+when it is never kept waiting) and as a bound (the server's own user CPU time
+for a batch: with a core to itself and clients that cost nothing it could not
+finish sooner, as its Python code runs one thread at a time). The best ratio
+any client could reach over sequential boto3 is printed beside the target.
+
+It also measures the async overhead on a memory disk: ``await disk.aio.get``
+vs ``disk.get``.
+
+Run: ``python benchmarks/bench_aio.py [--objects 500] [--rounds 5] [--concurrency 32]``.
 Needs ``flystore[s3]``, ``moto[server]``, ``obstore`` and ``aiobotocore`` (the test extra).
 """
 
@@ -25,6 +39,7 @@ import asyncio
 import functools
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -44,6 +59,9 @@ os.environ.update(
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SMALL = 4096
+CLIENTS = ("flystore.aio", "boto3 sequential", "obstore async", "s3fs _pipe/_cat")
+PROBE = "server ceiling (probe)"
+FLOOR = "server ceiling (CPU bound)"
 
 
 def start_moto() -> tuple[subprocess.Popen[bytes], str]:
@@ -64,20 +82,23 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.1)
 
 
-def best(runs: list[float]) -> float:
-    return min(runs)
+def user_cpu(pid: int) -> float | None:
+    """Seconds of user-mode CPU the process has used (all its threads), or None off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK")
 
 
-async def timed(work: Callable[[], Awaitable[Any]]) -> float:
-    started = time.perf_counter()
-    await work()
-    return time.perf_counter() - started
+def spread(runs: list[float]) -> str:
+    return f"{min(runs) * 1000:6.0f} {statistics.median(runs) * 1000:6.0f} {max(runs) * 1000:6.0f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=32)
     arguments = parser.parse_args()
     count, concurrency = arguments.objects, arguments.concurrency
@@ -90,6 +111,7 @@ def main() -> None:
     from flystore import StorageManager
 
     server, endpoint = start_moto()
+    results: dict[str, dict[str, list[float]]] = {}
     try:
         bucket = f"bench-aio-{uuid.uuid4().hex[:10]}"
         disk = StorageManager({"disks": {"s3": {
@@ -106,88 +128,117 @@ def main() -> None:
         payload = os.urandom(SMALL)
 
         def keys(who: str, round_number: int) -> list[str]:
-            return [f"{who}/{round_number}/{number:05}.bin" for number in range(count)]
+            return [f"{who.split()[0]}/{round_number}/{number:05}.bin" for number in range(count)]
 
-        async def bounded(jobs: list[Callable[[], Awaitable[Any]]]) -> None:
-            gate = asyncio.Semaphore(concurrency)
+        async def bounded(jobs: list[Callable[[], Awaitable[Any]]], width: int) -> list[Any]:
+            gate = asyncio.Semaphore(width)
 
-            async def one(job: Callable[[], Awaitable[Any]]) -> None:
+            async def one(job: Callable[[], Awaitable[Any]]) -> Any:
                 async with gate:
-                    await job()
+                    return await job()
 
-            await asyncio.gather(*(one(job) for job in jobs))
+            return await asyncio.gather(*(one(job) for job in jobs))
 
-        async def run() -> dict[str, dict[str, list[float]]]:
-            await fs.set_session()
-            results: dict[str, dict[str, list[float]]] = {}
+        async def obstore_get(name: str) -> bytes:
+            return bytes(await (await obstore.get_async(store, name)).bytes_async())
 
-            def note(who: str, what: str, seconds: float) -> None:
-                results.setdefault(who, {}).setdefault(what, []).append(seconds)
+        def obstore_batch(names: list[str], what: str, width: int) -> Awaitable[list[Any]]:
+            if what == "put":
+                return bounded([functools.partial(obstore.put_async, store, name, payload) for name in names], width)
+            return bounded([functools.partial(obstore_get, name) for name in names], width)
 
-            async def one_round(round_number: int) -> None:
-                # flystore.aio
-                names = keys("flystore", round_number)
-                note("flystore.aio", "put", await timed(lambda: disk.aio.put_many(
-                    {name: payload for name in names}, max_concurrency=concurrency)))
-                got: Any = None
+        async def flystore_batch(names: list[str], what: str) -> None:
+            if what == "put":
+                assert (await disk.aio.put_many({name: payload for name in names}, max_concurrency=concurrency)).ok
+                return
+            got = await disk.aio.get_many(names, max_concurrency=concurrency)
+            assert got.ok and all(value == payload for value in got.results.values())
 
-                async def flystore_get() -> None:
-                    nonlocal got
-                    got = await disk.aio.get_many(names, max_concurrency=concurrency)
-
-                note("flystore.aio", "get", await timed(flystore_get))
-                assert got.ok and all(value == payload for value in got.results.values())
-
-                # boto3, sequential (in a thread, so that the loop is not the one blocked)
-                names_b = keys("boto3", round_number)
-
-                def boto_put() -> None:
-                    for name in names_b:
+        def boto_batch(names: list[str], what: str) -> Awaitable[None]:
+            def run() -> None:  # in a thread, so that the loop is not the one blocked
+                for name in names:
+                    if what == "put":
                         client.put_object(Bucket=bucket, Key=name, Body=payload)
-
-                def boto_get() -> None:
-                    for name in names_b:
+                    else:
                         client.get_object(Bucket=bucket, Key=name)["Body"].read()
 
-                note("boto3 sequential", "put", await timed(lambda: asyncio.to_thread(boto_put)))
-                note("boto3 sequential", "get", await timed(lambda: asyncio.to_thread(boto_get)))
+            return asyncio.to_thread(run)
 
-                # obstore async
-                names_o = keys("obstore", round_number)
-                note("obstore async", "put", await timed(lambda: bounded(
-                    [functools.partial(obstore.put_async, store, name, payload) for name in names_o])))
+        async def s3fs_batch(names: list[str], what: str) -> None:
+            paths = [f"{bucket}/{name}" for name in names]
+            if what == "put":
+                await fs._pipe(dict.fromkeys(paths, payload), batch_size=concurrency)
+            else:
+                await fs._cat(paths, batch_size=concurrency)
 
-                async def obstore_get(name: str) -> bytes:
-                    return bytes(await (await obstore.get_async(store, name)).bytes_async())
+        batches: dict[str, Callable[[list[str], str], Awaitable[Any]]] = {
+            "flystore.aio": flystore_batch,
+            "boto3 sequential": boto_batch,
+            "obstore async": lambda names, what: obstore_batch(names, what, concurrency),
+            "s3fs _pipe/_cat": s3fs_batch,
+            PROBE: lambda names, what: obstore_batch(names, what, concurrency * 4),
+        }
 
-                note("obstore async", "get", await timed(lambda: bounded(
-                    [functools.partial(obstore_get, name) for name in names_o])))
+        def note(who: str, what: str, seconds: float) -> None:
+            results.setdefault(who, {}).setdefault(what, []).append(seconds)
 
-                # s3fs batches
-                names_s = [f"{bucket}/{name}" for name in keys("s3fs", round_number)]
-                note("s3fs _pipe/_cat", "put", await timed(lambda: fs._pipe(
-                    {name: payload for name in names_s}, batch_size=concurrency)))
-                note("s3fs _pipe/_cat", "get", await timed(lambda: fs._cat(names_s, batch_size=concurrency)))
+        async def run() -> None:
+            await fs.set_session()
+            try:
+                for round_number in range(arguments.rounds):
+                    order = list(batches) if round_number % 2 == 0 else list(reversed(batches))
+                    for what in ("put", "get"):
+                        for who in order:
+                            names = keys(who, round_number)
+                            cpu_before = user_cpu(server.pid)
+                            started = time.perf_counter()
+                            await batches[who](names, what)
+                            note(who, what, time.perf_counter() - started)
+                            cpu_after = user_cpu(server.pid)
+                            if who == PROBE and cpu_before is not None and cpu_after is not None:
+                                note(FLOOR, what, cpu_after - cpu_before)
+            finally:
+                await fs._s3.close()  # s3fs leaves its aiohttp session open otherwise
 
-            for round_number in range(arguments.rounds):
-                await one_round(round_number)
-            return results
-
-        results = asyncio.run(run())
-        print(f"{count} x 4 KiB objects, concurrency {concurrency}, best of {arguments.rounds} rounds, "
-              "moto in a child process")
-        print(f"{'client':<20}{'put_many':>12}{'get_many':>12}")
-        for who, times in results.items():
-            print(f"{who:<20}{best(times['put']) * 1000:>10.0f}ms{best(times['get']) * 1000:>10.0f}ms")
-        ours = results["flystore.aio"]
-        for other in ("boto3 sequential", "obstore async", "s3fs _pipe/_cat"):
-            for what in ("put", "get"):
-                ratio = best(results[other][what]) / best(ours[what])
-                print(f"  {what}: flystore.aio is {ratio:.2f}x the speed of {other}")
+        asyncio.run(run())
+        client.close()
         disk.close()
     finally:
         server.terminate()
         server.wait(10)
+
+    report(results, count, concurrency, arguments.rounds)
+    memory_overhead()
+
+
+def report(results: dict[str, dict[str, list[float]]], count: int, concurrency: int, rounds: int) -> None:
+    median = {who: {what: statistics.median(runs) for what, runs in times.items()} for who, times in results.items()}
+    print(f"{count} x 4 KiB objects, concurrency {concurrency}, {rounds} rounds (clients take turns), "
+          "moto in a child process")
+    print(f"{'':<28}{'put_many ms: best median worst':>32}{'get_many ms: best median worst':>34}")
+    for who in (*CLIENTS, PROBE, FLOOR):
+        if who in results:
+            print(f"{who:<28}{spread(results[who]['put']):>32}{spread(results[who]['get']):>34}")
+    print(f"  ({PROBE}: obstore with {concurrency * 4} in flight; {FLOOR}: moto's user CPU for the same batch)")
+    ours = median["flystore.aio"]
+    print("ratios of the medians (above 1: flystore.aio is faster):")
+    for other, target in (("boto3 sequential", ">= 5"), ("obstore async", ">= 0.83"), ("s3fs _pipe/_cat", "")):
+        cells = "  ".join(f"{what} {median[other][what] / ours[what]:5.2f}x" for what in ("put", "get"))
+        print(f"  vs {other:<18}{cells}" + (f"   (target {target})" if target else ""))
+    sequential = median["boto3 sequential"]
+    for name in (PROBE, FLOOR):
+        if name in median:
+            cells = "  ".join(f"{what} {sequential[what] / median[name][what]:5.2f}x" for what in ("put", "get"))
+            print(f"  the most any client could be over boto3, by the {name.split('(')[1][:-1]}: {cells}")
+    for what in ("put", "get"):
+        ceiling = median.get(PROBE, {}).get(what)
+        if ceiling:
+            print(f"  {what}: flystore.aio takes {ours[what] / ceiling:.2f}x the probe's time "
+                  f"(obstore async {median['obstore async'][what] / ceiling:.2f}x)")
+
+
+def memory_overhead() -> None:
+    from flystore import StorageManager
 
     memory = StorageManager({"disks": {"m": {"driver": "memory"}}}).disk("m")
     memory.put("k.txt", b"x" * SMALL)
