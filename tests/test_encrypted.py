@@ -158,7 +158,8 @@ def test_sizes_at_segment_boundaries_round_trip(enc: FilesystemAdapter, raw: Fil
 
 
 @pytest.mark.parametrize("key", [os.urandom(31), os.urandom(33), "base64:" + base64.b64encode(os.urandom(16)).decode(),
-                                 "base64:not*base64!", "short", "", None, 12345])
+                                 "base64:not*base64!", "short", "", None, 12345],
+                         ids=["31-bytes", "33-bytes", "base64-16-bytes", "bad-base64", "short", "empty", "none", "int"])
 def test_a_short_or_malformed_key_is_invalid_configuration(tmp_path: Path, key: Any) -> None:
     manager = StorageManager({"disks": {"raw": {"driver": "memory"},
                                         "enc": {"driver": "encrypted", "disk": "raw", "key": key}}})
@@ -259,7 +260,8 @@ def test_truncation_raises(enc: FilesystemAdapter, raw: FilesystemAdapter, cut: 
     _all_reads_fail(enc, "f.bin")
 
 
-@pytest.mark.parametrize("extra", [b"\x00", os.urandom(16), os.urandom(SEALED_SEGMENT)])
+@pytest.mark.parametrize("extra", [b"\x00", os.urandom(16), os.urandom(SEALED_SEGMENT)],
+                         ids=["one-byte", "16-bytes", "a-segment"])
 def test_appended_bytes_raise(enc: FilesystemAdapter, raw: FilesystemAdapter, extra: bytes) -> None:
     raw.put("f.bin", _stored(enc, raw) + extra)
     _all_reads_fail(enc, "f.bin")
@@ -296,7 +298,8 @@ def test_files_swapped_between_paths_raise(enc: FilesystemAdapter, raw: Filesyst
 
 
 @pytest.mark.parametrize("planted", [b"", b"plain text planted by someone", b"FLYE\x01" + os.urandom(200),
-                                     b"FLYE\x02" + os.urandom(200)])
+                                     b"FLYE\x02" + os.urandom(200)],
+                         ids=["empty", "plaintext", "v1-magic-noise", "v2-magic-noise"])
 def test_planted_plaintext_or_empty_object_raises(enc: FilesystemAdapter, raw: FilesystemAdapter,
                                                   planted: bytes) -> None:
     raw.put("f.bin", planted)
