@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -38,6 +39,8 @@ __all__ = ["MODES", "VersionedBackend", "user_path"]
 MODES = ("auto", "native", "layout")
 
 Store = LayoutVersions | NativeVersions
+#: Seconds between two checks that a bucket's versioning is still enabled.
+RECHECK_AFTER = 60.0
 
 
 def _in_store(path: object) -> bool:
@@ -90,23 +93,32 @@ class VersionedBackend(DecoratedBackend):
                                        option="mode", disk=disk)
         self._disk = disk
         self._store: Store | None = None
+        self._decided_at = 0.0
+        #: Seconds after which the bucket's versioning is asked again (native versions only).
+        self.recheck_after = RECHECK_AFTER
         self._deciding = threading.Lock()
 
     # -- which store ------------------------------------------------------------------------
 
     def store(self) -> Store:
-        """The store of this disk's versions, decided once (one request on S3).
+        """The store of this disk's versions, decided on first use (one request on S3).
+
+        The bucket's own versions are asked again after ``recheck_after`` seconds: a bucket
+        whose versioning was suspended meanwhile would replace its "null" version on every
+        overwrite, so the disk moves to the layout (or, in ``native`` mode, refuses).
 
         Raises:
             InvalidConfiguration: ``native`` mode on a bucket without versioning enabled.
             UnableToListContents: the bucket's versioning could not be read.
         """
         store = self._store
-        if store is not None:
+        if store is not None and (store is self.layout or time.monotonic() - self._decided_at < self.recheck_after):
             return store
         with self._deciding:
-            if self._store is None:
+            if self._store is None or (self._store is not self.layout
+                                       and time.monotonic() - self._decided_at >= self.recheck_after):
                 self._store = self._decide()
+                self._decided_at = time.monotonic()
             return self._store
 
     def _decide(self) -> Store:
