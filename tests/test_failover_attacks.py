@@ -208,3 +208,50 @@ def test_one_replicated_write_fires_one_event_whatever_the_number_of_replicas() 
     disk.delete("once.txt")
     assert seen == ["once.txt", "once.txt"]
     manager.configure({"disks": {}})
+
+
+def test_in_half_open_state_one_of_many_concurrent_readers_probes_the_dead_primary(
+    proxy: FaultProxy, bucket: str
+) -> None:
+    class Clock:
+        now = 0.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    proxy.mode = "forward"
+    manager = StorageManager({"disks": {
+        "primary": {"driver": "s3", "bucket": bucket, "prefix": uuid.uuid4().hex, "endpoint": proxy.url_for("http"),
+                    "retries": 0, "timeout": 0.5, **CREDENTIALS},
+        "standby": {"driver": "memory"},
+    }})
+    disk = FailoverFilesystemAdapter([manager.disk("primary"), manager.disk("standby")], name="f", manager=manager,
+                                     replicate=True, write_quorum=1, failure_threshold=1, cooldown=30, clock=clock)
+    disk.put("shared.txt", b"on both")
+    proxy.mode = "blackhole"
+    disk.put("opened.txt", b"the primary hangs: its circuit opens")
+    assert disk.health()["primary"] == "open"
+    clock.now += 30
+    assert disk.health()["primary"] == "half_open"
+    connections = proxy.stats()["connections"]
+    barrier = threading.Barrier(8)
+    answers: list[bytes] = []
+    lock = threading.Lock()
+
+    def read() -> None:
+        barrier.wait()
+        content = disk.get("shared.txt")
+        with lock:
+            answers.append(content)
+
+    readers = [threading.Thread(target=read) for _ in range(8)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    assert answers == [b"on both"] * 8
+    assert proxy.stats()["connections"] - connections == 1  # exactly one probe reached the primary
+    assert disk.health()["primary"] == "open"  # the probe failed: another cooldown
+    proxy.mode = "forward"
+    manager.configure({"disks": {}})
