@@ -2,51 +2,34 @@
 
 It loads the configuration lazily, resolves ``env()`` values when a disk is
 built, caches every disk it builds, holds the driver registry (``extend``),
-swaps fakes in and out, and copies or moves across disks with
-``disk://path`` operands.
+swaps fakes in and out (``manager_fakes``), and copies, moves and syncs across
+disks with ``disk://path`` operands (``manager_across``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .backend import Backend
 from .config import COMMON_OPTIONS, default_config, resolve_env
 from .disk import DISK_METHODS, FilesystemAdapter
-from .errors import (
-    ConfigurationError,
-    DiskNotConfigured,
-    InvalidConfiguration,
-    InvalidPath,
-    PathTraversalDetected,
-    ReadOnlyDisk,
-    StorageError,
-    UnableToCopyFile,
-    UnableToMoveFile,
-)
-from .paths import normalize
+from .errors import DiskNotConfigured, InvalidConfiguration, StorageError
+from .manager_across import CrossDiskVerbs
+from .manager_fakes import FakeSwitching
 from .registry import DriverFactory, load_builtin
 from .signing import decode_key
 
 if TYPE_CHECKING:
-    import concurrent.futures
-    from collections.abc import Sequence
-
-    from .sync import SyncMode, SyncProgress, SyncReport
     from .tenants import TenantDisk
     from .testing.fake import FakeDisk
 
 __all__ = ["StorageManager"]
 
-_OPERAND = re.compile(r"^([A-Za-z0-9_.-]+)://(.*)$", re.DOTALL)
-
-
-class StorageManager:
+class StorageManager(CrossDiskVerbs, FakeSwitching):
     """Turns a ``{"default": ..., "disks": {...}}`` configuration into disks.
 
     Args:
@@ -69,8 +52,13 @@ class StorageManager:
         self._creators: dict[str, DriverFactory] = {}
         self._fakes: dict[str, FilesystemAdapter | None] = {}
         self._persistent_fakes: dict[str, FakeDisk] = {}
-        self._building: list[str] = []
         self._lock = threading.RLock()
+        # One lock per disk for building it, so a disk whose client hangs while connecting (an SFTP
+        # host that is down) holds up only that disk's callers; the generation tells a build that
+        # finished after a reconfiguration that its disk is stale.
+        self._build_locks: dict[str, threading.RLock] = {}
+        self._generation = 0
+        self._local = threading.local()
         self._app_key = app_key
         self._app_url = app_url
         if config is not None:
@@ -101,6 +89,7 @@ class StorageManager:
                 f"'default' names disk {default!r}, which is not configured; disks: {', '.join(disks) or 'none'}"
             )
         with self._lock:
+            self._generation += 1
             self._close_all()
             self._config = {"default": default, "disks": {name: dict(options) for name, options in disks.items()}}
             if config.get("tenants") is not None:
@@ -176,13 +165,59 @@ class StorageManager:
             return found
         with self._lock:
             found = self._disks.get(key)
-            if found is None:
-                options = self.config["disks"].get(key)
-                if options is None:
-                    raise self._not_configured(key)
-                found = self._build(key, options)
-                self._disks[key] = found
-            return found
+            if found is not None:
+                return found
+            options = self.config["disks"].get(key)
+            if options is None:
+                raise self._not_configured(key)
+            if key not in self._building:
+                self._refuse_loops(key)
+            build_lock = self._build_locks.setdefault(key, threading.RLock())
+            generation = self._generation
+        with build_lock:
+            found = self._disks.get(key)
+            if found is not None:
+                return found
+            built = self._build(key, options)
+            with self._lock:
+                current = self._disks.get(key)
+                if generation == self._generation and current is None:
+                    self._disks[key] = built
+                    return built
+        with contextlib.suppress(StorageError, OSError):
+            built.close()  # reconfigured (or faked) while it was being built: not this disk any more
+        return current if current is not None else self.disk(key)
+
+    def _refuse_loops(self, name: str) -> None:
+        """Refuse a configuration whose disks wrap each other in a loop, before any build lock is taken.
+
+        Raises:
+            InvalidConfiguration: the chain of disks that loops.
+        """
+        disks = self.config["disks"]
+        path: list[str] = []
+
+        def visit(current: str) -> None:
+            if current in path:
+                chain = " -> ".join([*path[path.index(current):], current])
+                raise InvalidConfiguration(f"disks refer to each other in a loop: {chain}", option="disk", disk=name)
+            options = disks.get(current)
+            if not isinstance(options, Mapping):
+                return
+            path.append(current)
+            for target in _named_disks(options):
+                visit(target)
+            path.pop()
+
+        visit(name)
+
+    @property
+    def _building(self) -> list[str]:
+        """The disks this thread is building, outermost first (loop detection while building)."""
+        stack: list[str] | None = getattr(self._local, "building", None)
+        if stack is None:
+            stack = self._local.building = []
+        return stack
 
     def _not_configured(self, name: str) -> DiskNotConfigured:
         names = ", ".join(repr(disk) for disk in self.config["disks"]) or "none"
@@ -204,6 +239,7 @@ class StorageManager:
             raise InvalidConfiguration("every disk needs a 'driver'", option="driver", disk=name)
         with self._lock:
             self.forget_disk(name)
+            self._generation += 1
             self.config["disks"][name] = {"driver": driver, **options}
             if self.config.get("default") is None:
                 self.config["default"] = name
@@ -223,6 +259,7 @@ class StorageManager:
         Cached disks using that driver are rebuilt on next use.
         """
         with self._lock:
+            self._generation += 1
             self._creators[driver] = factory
             for name, options in self.config["disks"].items():
                 if options.get("driver") == driver:
@@ -231,6 +268,7 @@ class StorageManager:
     def forget_disk(self, *names: str) -> None:
         """Drop cached disks so the next ``disk(name)`` rebuilds them from the configuration."""
         with self._lock:
+            self._generation += 1
             for name in names:
                 disk = self._disks.pop(name, None)
                 self._fakes.pop(name, None)
@@ -293,17 +331,10 @@ class StorageManager:
         disks: dict[str, Any] = {name: dict(raw_options)}
         pending = [raw_options]
         while pending:
-            options = pending.pop()
-            for key, value in options.items():
-                # "trail": the disk an audited disk writes its records to travels along too.
-                names = [value] if key in ("disk", "trail") else (
-                    list(value) if key == "disks" and isinstance(value, list) else [])
-                if isinstance(value, Mapping):
-                    pending.append(value)
-                for inner in names:
-                    if isinstance(inner, str) and inner not in disks and inner in self.config["disks"]:
-                        disks[inner] = dict(self.config["disks"][inner])
-                        pending.append(disks[inner])
+            for inner in _named_disks(pending.pop()):
+                if inner not in disks and inner in self.config["disks"]:
+                    disks[inner] = dict(self.config["disks"][inner])
+                    pending.append(disks[inner])
         disk.__dict__["_recipe"] = {"name": name, "disks": disks}
 
     def _from_custom(
@@ -384,157 +415,6 @@ class StorageManager:
 
         return acting_as(actor)
 
-    # -- across disks --------------------------------------------------------------
-
-    def _operand(self, operand: str) -> tuple[FilesystemAdapter, str]:
-        match = _OPERAND.match(operand)
-        if match is None:
-            return self.disk(), operand
-        return self.disk(match.group(1)), match.group(2)
-
-    def copy(self, source: str, destination: str, *, progress: Callable[[int, int | None], None] | None = None,
-             **options: Any) -> str:
-        """Copy a file; ``disk://path`` operands copy across disks, streamed in bounded memory.
-
-        Returns the destination path.
-
-        Raises:
-            FileNotFound: the source is missing.
-            UnableToCopyFile: the copy failed; nothing is left at the destination.
-        """
-        source_disk, source_path = self._operand(source)
-        target_disk, target_path = self._operand(destination)
-        if source_disk is target_disk:
-            return source_disk.copy(source_path, target_path, progress=progress, **options)
-        for disk, path in ((source_disk, source_path), (target_disk, target_path)):
-            try:
-                normalize(path)  # a hostile operand fails before anything is opened
-            except PathTraversalDetected as error:
-                error.disk = disk.name
-                raise
-        with source_disk.read_stream(source_path, progress=progress) as stream:
-            try:
-                return target_disk.write_stream(target_path, stream, **options)
-            except StorageError as error:
-                if isinstance(error, (UnableToCopyFile, ReadOnlyDisk, InvalidPath, ConfigurationError)):
-                    raise
-                raise UnableToCopyFile(
-                    f"writing to disk '{target_disk.name}' failed: {error}",
-                    source=source,
-                    destination=destination,
-                    disk=target_disk.name,
-                ) from error
-
-    def move(self, source: str, destination: str, *, progress: Callable[[int, int | None], None] | None = None,
-             **options: Any) -> str:
-        """Move a file; across disks it is a streamed copy, then a delete of the source.
-
-        Raises:
-            FileNotFound: the source is missing.
-            UnableToMoveFile: the move failed; the source is still there.
-        """
-        source_disk, source_path = self._operand(source)
-        target_disk, target_path = self._operand(destination)
-        if source_disk is target_disk and progress is None:
-            return source_disk.move(source_path, target_path, **options)
-        try:
-            written = self.copy(source, destination, progress=progress, **options)
-        except UnableToCopyFile as error:
-            raise UnableToMoveFile(
-                error.reason, source=source, destination=destination, disk=error.disk
-            ) from error
-        source_disk.delete(source_path)
-        return written
-
-    def sync(
-        self,
-        source: str,
-        destination: str,
-        *,
-        mode: str | SyncMode = "copy",
-        compare: str = "size_mtime",
-        delete: bool = False,
-        dry_run: bool = False,
-        include: Sequence[str] | None = None,
-        exclude: Sequence[str] | None = None,
-        progress: Callable[[SyncProgress], None] | None = None,
-        transfers: int = 8,
-        executor: concurrent.futures.Executor | None = None,
-    ) -> SyncReport:
-        """Sync directory ``source`` to ``destination`` (``disk://path`` operands); see ``flystore.sync.sync``.
-
-        Raises:
-            DiskNotConfigured: an operand names no configured disk.
-            InvalidConfiguration: an unknown mode or compare method.
-            UnableToListContents: a side could not be listed, or deletions were refused.
-        """
-        from .sync import sync
-
-        return sync(source, destination, manager=self, mode=mode, compare=compare, delete=delete, dry_run=dry_run,
-                    include=include, exclude=exclude, progress=progress, transfers=transfers, executor=executor)
-
-    # -- fakes ---------------------------------------------------------------------
-
-    def fake(self, name: str | None = None, *, local: bool = False, **overrides: Any) -> FakeDisk:
-        """Swap disk ``name`` (default disk when None) for an empty ``FakeDisk`` and return it.
-
-        The fake keeps the real disk's ``url``, ``visibility``, ``signing_key`` and
-        ``serve_prefix``; ``local=True`` keeps files in a temporary directory so
-        ``path()`` works. ``restore()`` puts the real disk back.
-        """
-        from .testing.fake import make_fake
-
-        key = name if name is not None else self.default_disk_name
-        with self._lock:
-            fake = make_fake(self, key, self.config["disks"].get(key, {}), local=local, overrides=overrides)
-            self._swap_in(key, fake)
-        return fake
-
-    def persistent_fake(self, name: str | None = None, **overrides: Any) -> FakeDisk:
-        """Like ``fake`` but the files survive ``restore()`` and later ``persistent_fake`` calls."""
-        key = name if name is not None else self.default_disk_name
-        with self._lock:
-            fake = self._persistent_fakes.get(key)
-            if fake is None:
-                fake = self.fake(key, **overrides)
-                self._persistent_fakes[key] = fake
-            else:
-                self._swap_in(key, fake)
-        return fake
-
-    def _swap_in(self, key: str, fake: FilesystemAdapter) -> None:
-        if key not in self._fakes:
-            self._fakes[key] = self._disks.get(key)
-        else:
-            previous = self._disks.get(key)
-            if previous is not None and previous not in self._persistent_fakes.values():
-                previous.close()
-        self._disks[key] = fake
-
-    def restore(self, name: str | None = None) -> None:
-        """Put real disks back in place of fakes (all of them when ``name`` is None)."""
-        with self._lock:
-            names = list(self._fakes) if name is None else [name]
-            for key in names:
-                if key not in self._fakes:
-                    continue
-                original = self._fakes.pop(key)
-                fake = self._disks.pop(key, None)
-                if fake is not None and fake not in self._persistent_fakes.values():
-                    fake.close()
-                if original is not None:
-                    self._disks[key] = original
-
-    @contextlib.contextmanager
-    def faking(self, name: str | None = None, **overrides: Any) -> Iterator[FakeDisk]:
-        """``with manager.faking("s3") as fake:`` fakes the disk inside the block only."""
-        key = name if name is not None else self.default_disk_name
-        fake = self.fake(key, **overrides)
-        try:
-            yield fake
-        finally:
-            self.restore(key)
-
     # -- the default disk's verbs ----------------------------------------------------
 
     def __getattr__(self, attribute: str) -> Any:
@@ -548,3 +428,18 @@ class StorageManager:
 
 
 _FORWARDED = frozenset(DISK_METHODS) - {"copy", "move", "config", "name", "manager", "close"}
+
+
+def _named_disks(options: Mapping[str, Any]) -> Iterator[str]:
+    """The disks that ``options`` name (``disk``, ``disks``, an audited disk's ``trail``), inline disks included."""
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            yield from _named_disks(value)
+        elif key in ("disk", "trail") and isinstance(value, str):
+            yield value
+        elif key == "disks" and isinstance(value, list):
+            for item in value:
+                if isinstance(item, str):
+                    yield item
+                elif isinstance(item, Mapping):
+                    yield from _named_disks(item)

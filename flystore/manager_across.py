@@ -1,0 +1,126 @@
+"""Verbs across disks with ``disk://path`` operands: ``copy``, ``move``, ``sync`` (mixed into StorageManager)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+from .errors import (
+    ConfigurationError,
+    InvalidPath,
+    PathTraversalDetected,
+    ReadOnlyDisk,
+    StorageError,
+    UnableToCopyFile,
+    UnableToMoveFile,
+)
+from .paths import normalize
+
+if TYPE_CHECKING:
+    import concurrent.futures
+    from collections.abc import Sequence
+
+    from .disk import FilesystemAdapter
+    from .manager import StorageManager
+    from .sync import SyncMode, SyncProgress, SyncReport
+
+__all__ = ["CrossDiskVerbs"]
+
+_OPERAND = re.compile(r"^([A-Za-z0-9_.-]+)://(.*)$", re.DOTALL)
+
+
+class CrossDiskVerbs:
+    """Copy, move and sync between a manager's disks; the manager provides ``disk()``."""
+
+    if TYPE_CHECKING:
+
+        def disk(self, name: str | None = None) -> FilesystemAdapter: ...
+
+    def _operand(self, operand: str) -> tuple[FilesystemAdapter, str]:
+        match = _OPERAND.match(operand)
+        if match is None:
+            return self.disk(), operand
+        return self.disk(match.group(1)), match.group(2)
+
+    def copy(self, source: str, destination: str, *, progress: Callable[[int, int | None], None] | None = None,
+             **options: Any) -> str:
+        """Copy a file; ``disk://path`` operands copy across disks, streamed in bounded memory.
+
+        Returns the destination path.
+
+        Raises:
+            FileNotFound: the source is missing.
+            UnableToCopyFile: the copy failed; nothing is left at the destination.
+        """
+        source_disk, source_path = self._operand(source)
+        target_disk, target_path = self._operand(destination)
+        if source_disk is target_disk:
+            return source_disk.copy(source_path, target_path, progress=progress, **options)
+        for disk, path in ((source_disk, source_path), (target_disk, target_path)):
+            try:
+                normalize(path)  # a hostile operand fails before anything is opened
+            except PathTraversalDetected as error:
+                error.disk = disk.name
+                raise
+        with source_disk.read_stream(source_path, progress=progress) as stream:
+            try:
+                return target_disk.write_stream(target_path, stream, **options)
+            except StorageError as error:
+                if isinstance(error, (UnableToCopyFile, ReadOnlyDisk, InvalidPath, ConfigurationError)):
+                    raise
+                raise UnableToCopyFile(
+                    f"writing to disk '{target_disk.name}' failed: {error}",
+                    source=source,
+                    destination=destination,
+                    disk=target_disk.name,
+                ) from error
+
+    def move(self, source: str, destination: str, *, progress: Callable[[int, int | None], None] | None = None,
+             **options: Any) -> str:
+        """Move a file; across disks it is a streamed copy, then a delete of the source.
+
+        Raises:
+            FileNotFound: the source is missing.
+            UnableToMoveFile: the move failed; the source is still there.
+        """
+        source_disk, source_path = self._operand(source)
+        target_disk, target_path = self._operand(destination)
+        if source_disk is target_disk and progress is None:
+            return source_disk.move(source_path, target_path, **options)
+        try:
+            written = self.copy(source, destination, progress=progress, **options)
+        except UnableToCopyFile as error:
+            raise UnableToMoveFile(
+                error.reason, source=source, destination=destination, disk=error.disk
+            ) from error
+        source_disk.delete(source_path)
+        return written
+
+    def sync(
+        self,
+        source: str,
+        destination: str,
+        *,
+        mode: str | SyncMode = "copy",
+        compare: str = "size_mtime",
+        delete: bool = False,
+        dry_run: bool = False,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        progress: Callable[[SyncProgress], None] | None = None,
+        transfers: int = 8,
+        executor: concurrent.futures.Executor | None = None,
+    ) -> SyncReport:
+        """Sync directory ``source`` to ``destination`` (``disk://path`` operands); see ``flystore.sync.sync``.
+
+        Raises:
+            DiskNotConfigured: an operand names no configured disk.
+            InvalidConfiguration: an unknown mode or compare method.
+            UnableToListContents: a side could not be listed, or deletions were refused.
+        """
+        from .sync import sync
+
+        return sync(source, destination, manager=cast("StorageManager", self), mode=mode, compare=compare,
+                    delete=delete, dry_run=dry_run, include=include, exclude=exclude, progress=progress,
+                    transfers=transfers, executor=executor)
