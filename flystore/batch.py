@@ -8,6 +8,7 @@ S3 deletes go out as DeleteObjects requests of up to 1,000 keys.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -124,7 +125,8 @@ def run_batch(
                 record(key, value, None)
         return result
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flystore-batch") as pool:
-        futures = {pool.submit(operation, key): key for key in keys}
+        # Each item runs in a copy of the caller's context, so context variables (the audit actor) reach it.
+        futures = {pool.submit(contextvars.copy_context().run, operation, key): key for key in keys}
         for future in as_completed(futures):
             failure = future.exception()
             if failure is not None and not isinstance(failure, Exception):

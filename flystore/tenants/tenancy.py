@@ -29,7 +29,7 @@ from ..decorators.read_only import inherited_config
 from ..disk import FilesystemAdapter
 from ..errors import InvalidConfiguration, QuotaExceeded, StorageError, UnableToCopyFile
 from ..paths import normalize
-from .names import validate_tenant_name
+from .names import validate_templated_name, validate_tenant_name
 from .quota import QuotaBackend, TenantUsage, count_files
 
 if TYPE_CHECKING:
@@ -183,6 +183,7 @@ class Tenants:
                 )
         prefix_template = settings.get("prefix", None if templated else _DEFAULT_PREFIX)
         if templated:
+            validate_templated_name(tenant)
             options = dict(self.manager.config["disks"][base_name])
             options.update({key: value.replace(PLACEHOLDER, tenant) for key, value in templated.items()})
             inner = self.manager.build(options, name=disk_name)

@@ -9,6 +9,7 @@ from ...disk import FilesystemAdapter
 from ...errors import FileNotFound, InvalidConfiguration, StorageError
 from ..read_only import inherited_config
 from .backend import CompressedBackend, CompressionInfo
+from .format import MAX_FRAME
 
 if TYPE_CHECKING:
     from ...manager import StorageManager
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["CompressedFilesystemAdapter", "create"]
 
 _LEVELS = {"zstd": range(-7, 23), "gzip": range(1, 10)}
-MIN_FRAME, MAX_FRAME = 4 * 1024, 64 * 1024 * 1024
+MIN_FRAME = 4 * 1024
 
 
 def _checked(disk: str, codec: Any, level: Any, frame_size: Any) -> tuple[str, int | None, int]:

@@ -17,6 +17,9 @@ from .streams import CompressingReader, DecompressingReader, compress_bytes, rea
 
 __all__ = ["CompressedBackend", "CompressionInfo"]
 
+#: Backend extras that are digests or tags of the stored (compressed) bytes: shown as the file's, they would lie.
+STORED_FORM_DIGESTS = frozenset({"etag", "md5", "crc32c"})
+
 _URL_REASON = (
     "the disk is compressed: the bytes behind a URL would be the compressed form; read the file through the disk"
 )
@@ -101,7 +104,8 @@ class CompressedBackend(DecoratedBackend):
         attributes = self.inner.stat(path)
         if attributes.size is None:
             raise IntegrityError.at(path, "the base disk did not report the stored size")
-        return replace(attributes, size=self._footer(path, attributes.size).size, checksum=None)
+        return replace(attributes, size=self._footer(path, attributes.size).size, checksum=None,
+                       extra=_original_extra(attributes.extra))
 
     def info(self, path: str) -> CompressionInfo:
         """How ``path`` is stored, from its footer (one small read).
@@ -118,7 +122,9 @@ class CompressedBackend(DecoratedBackend):
     def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
         # The listed size is the stored one; None makes the disk ask stat() for the original size.
         for entry in self.inner.list_contents(path, deep):
-            yield replace(entry, size=None, checksum=None) if isinstance(entry, FileAttributes) else entry
+            if isinstance(entry, FileAttributes):
+                entry = replace(entry, size=None, checksum=None, extra=_original_extra(entry.extra))
+            yield entry
 
     def checksum(self, path: str, algorithm: str) -> str | None:
         return None  # the base disk's checksum is of the compressed form; the disk hashes the original
@@ -157,3 +163,8 @@ class CompressedBackend(DecoratedBackend):
 
     def local_path(self, path: str) -> str | None:
         return None  # the local file holds the compressed form
+
+
+def _original_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` without what describes the stored bytes (an S3 ETag is their MD5, GCS lists md5 and crc32c)."""
+    return {key: value for key, value in extra.items() if key not in STORED_FORM_DIGESTS}

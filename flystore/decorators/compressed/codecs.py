@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import zlib
 from typing import Any
 
@@ -61,15 +62,24 @@ class FrameCodec:
     def __init__(self, codec: int, level: int) -> None:
         self.codec = codec
         self.level = level
-        self._compressor: Any = None
-        self._decompressor: Any = None
+        self._module: Any = None
+        # zstandard's (de)compressor objects are not thread-safe: readers and writers of one disk run in
+        # many threads at once, so each thread gets its own pair.
+        self._local = threading.local()
         self._errors: tuple[type[Exception], ...] = (zlib.error, ValueError)
         if codec == CODEC_ZSTD:
-            module = zstandard()
+            self._module = zstandard()
+            self._errors += (self._module.ZstdError,)
+
+    def _zstd(self) -> tuple[Any, Any]:
+        pair: tuple[Any, Any] | None = getattr(self._local, "pair", None)
+        if pair is None:
+            module = self._module
             # No zstd checksum: the frame index's CRC-32 already covers every stored byte.
-            self._compressor = module.ZstdCompressor(level=level, write_checksum=False, write_content_size=True)
-            self._decompressor = module.ZstdDecompressor()
-            self._errors += (module.ZstdError,)
+            pair = (module.ZstdCompressor(level=self.level, write_checksum=False, write_content_size=True),
+                    module.ZstdDecompressor())
+            self._local.pair = pair
+        return pair
 
     def compress(self, plain: bytes | memoryview, *, stored: bool = False) -> bytes:
         """One frame of ``plain``; ``stored`` keeps it uncompressed (raw, or gzip level 0)."""
@@ -78,7 +88,7 @@ class FrameCodec:
             return squeezer.compress(plain) + squeezer.flush()
         if stored or self.codec == CODEC_RAW:
             return bytes(plain)
-        return self._compressor.compress(plain)  # type: ignore[no-any-return]
+        return self._zstd()[0].compress(plain)  # type: ignore[no-any-return]
 
     def decompress(self, frame: bytes | memoryview, expected: int, path: str, number: int) -> bytes:
         """The original bytes of one frame.
@@ -95,7 +105,7 @@ class FrameCodec:
                 if not inflater.eof or inflater.unused_data or inflater.unconsumed_tail:
                     plain = b""  # reported below as a length mismatch
             else:
-                plain = self._decompressor.decompress(frame, max_output_size=expected + 1)
+                plain = self._zstd()[1].decompress(frame, max_output_size=expected + 1)
         except self._errors as cause:
             raise IntegrityError.at(path, f"frame {number} does not decompress") from cause
         if len(plain) != expected:

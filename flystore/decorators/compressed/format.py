@@ -34,12 +34,15 @@ from dataclasses import dataclass
 from ...errors import IntegrityError
 
 __all__ = [
-    "CODEC_GZIP", "CODEC_RAW", "CODEC_ZSTD", "CODEC_NAMES", "FLAG_STORED", "FOOTER_SIZE", "MAGIC",
+    "CODEC_GZIP", "CODEC_RAW", "CODEC_ZSTD", "CODEC_NAMES", "FLAG_STORED", "FOOTER_SIZE", "MAGIC", "MAX_FRAME",
     "TAIL_PROBE", "Footer", "Index", "gzip_trailer", "parse_tail", "zstd_trailer",
 ]
 
 MAGIC = b"FLYZ"
 VERSION = 1
+#: The largest frame a writer makes; a footer claiming more is refused before anything is decompressed,
+#: so a tiny crafted file cannot make a read allocate gigabytes (a decompression bomb).
+MAX_FRAME = 64 * 1024 * 1024
 CODEC_RAW, CODEC_ZSTD, CODEC_GZIP = 0, 1, 2
 CODEC_NAMES = {CODEC_RAW: "raw", CODEC_ZSTD: "zstd", CODEC_GZIP: "gzip"}
 #: The content was stored without compression (raw frames, or gzip members at level 0).
@@ -88,6 +91,8 @@ class Footer:
             raise IntegrityError.at(path, f"unknown compressed format version {version}")
         if codec not in CODEC_NAMES or frame_size == 0 or frames != -(-size // frame_size):
             raise IntegrityError.at(path, "the compressed file's footer does not add up")
+        if frame_size > MAX_FRAME:
+            raise IntegrityError.at(path, f"the footer claims frames of {frame_size} bytes, more than {MAX_FRAME}")
         return cls(frame_size, frames, size, index_crc, codec, flags)
 
     def plain_length(self, frame: int) -> int:

@@ -34,7 +34,7 @@ from ...errors import (
 )
 from ..base import DecoratedBackend
 from .gate import CollectionGate
-from .store import RESERVED, STAGING, Pointer, VerifyingReader, blob_path, is_reserved
+from .store import RESERVED, STAGING, Pointer, VerifyingReader, blob_path, content_extra, is_reserved
 
 __all__ = ["DeduplicatedBackend"]
 
@@ -181,7 +181,8 @@ class DeduplicatedBackend(DecoratedBackend):
             raise FileNotFound.at(path, _RESERVED_REASON)
         attributes = self.inner.stat(path)
         pointer = self.pointer(path)
-        return replace(attributes, size=pointer.size, checksum=f"sha256:{pointer.digest}")
+        return replace(attributes, size=pointer.size, checksum=f"sha256:{pointer.digest}",
+                       extra=content_extra(attributes.extra))
 
     def _entries(self, path: str, deep: bool) -> Iterator[Entry]:
         # A deep listing of the root descends into each top-level directory but the blob store,
@@ -203,7 +204,9 @@ class DeduplicatedBackend(DecoratedBackend):
             if is_reserved(entry.path):
                 continue
             # The listed size is the pointer's; None makes the disk ask stat() for the content's.
-            yield replace(entry, size=None, checksum=None) if isinstance(entry, FileAttributes) else entry
+            if isinstance(entry, FileAttributes):
+                entry = replace(entry, size=None, checksum=None, extra=content_extra(entry.extra))
+            yield entry
 
     def list_paths(self, path: str, deep: bool) -> Iterator[tuple[str, bool]]:
         if is_reserved(path):

@@ -14,12 +14,13 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ...errors import IntegrityError
 
-__all__ = ["BLOBS", "RESERVED", "STAGING", "Pointer", "VerifyingReader", "blob_path", "is_reserved"]
+__all__ = ["BLOBS", "RESERVED", "STAGING", "Pointer", "VerifyingReader", "blob_path", "content_extra", "is_reserved"]
 
 RESERVED = ".flystore-dedup"
 BLOBS = f"{RESERVED}/blobs"
@@ -30,9 +31,18 @@ _FORMAT = "dedup/1"
 _HEX = re.compile(r"[0-9a-f]{64}")
 
 
+#: Backend extras that are digests or tags of the pointer file's bytes: shown as the content's, they would lie.
+_POINTER_DIGESTS = frozenset({"etag", "md5", "crc32c"})
+
+
 def is_reserved(path: str) -> bool:
-    """Whether ``path`` is inside the reserved directory (hidden and refused on the deduplicated disk)."""
-    return path == RESERVED or path.startswith(RESERVED + "/")
+    """Whether ``path`` is inside the reserved directory (hidden and refused on the deduplicated disk).
+
+    The first segment is compared as a case-insensitive filesystem (macOS, Windows) or one that
+    drops trailing dots and spaces (Windows) would resolve it, so no spelling reaches the blobs.
+    """
+    first = path.partition("/")[0]
+    return first.rstrip(". ").casefold() == RESERVED
 
 
 def blob_path(digest: str) -> str:
@@ -162,3 +172,8 @@ class VerifyingReader(io.BufferedIOBase):
                 self._handle.close()
             finally:
                 super().close()
+
+
+def content_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` without what describes the pointer's bytes (an S3 ETag is their MD5, GCS lists md5 and crc32c)."""
+    return {key: value for key, value in extra.items() if key not in _POINTER_DIGESTS}

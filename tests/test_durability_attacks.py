@@ -1,0 +1,251 @@
+"""Attacks on the promises of docs/compression.md, deduplication.md, audit.md and tenants.md.
+
+Each test tries to break one promise the way a hostile user or an unlucky production system would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import threading
+import tracemalloc
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flystore import (
+    AuditedFilesystemAdapter,
+    DeduplicatedFilesystemAdapter,
+    FileNotFound,
+    IntegrityError,
+    StorageError,
+    StorageManager,
+)
+from flystore.decorators.audited import acting_as
+from flystore.decorators.compressed.format import CODEC_ZSTD, Footer, Index, zstd_trailer
+from flystore.errors import PathTraversalDetected
+from tests.drivers.test_s3 import CREDENTIALS, raw_client, remove_bucket
+
+MiB = 1024 * 1024
+
+
+# -- compressed and deduplicated: what a listing says is the content's -------------------------------
+
+
+@pytest.fixture(scope="module")
+def s3_stack(s3_endpoint: str) -> Iterator[StorageManager]:
+    bucket = f"flystore-a-{uuid.uuid4().hex[:12]}"
+    client: Any = raw_client(s3_endpoint)
+    client.create_bucket(Bucket=bucket)
+    yield StorageManager({"disks": {
+        "s3": {"driver": "s3", "bucket": bucket, "endpoint": s3_endpoint, **CREDENTIALS},
+        "packed": {"driver": "compressed", "disk": "s3"},
+        "once": {"driver": "deduplicated", "disk": "s3"},
+    }})
+    remove_bucket(client, bucket)
+    client.close()
+
+
+@pytest.mark.parametrize("name", ["packed", "once"])
+def test_no_listing_stat_or_fs_info_presents_the_stored_bytes_digest_as_the_contents(
+    s3_stack: StorageManager, name: str,
+) -> None:
+    disk = s3_stack.disk(name)
+    content = b"quarterly numbers, line after line\n" * 2000
+    path = f"{name}/report.txt"
+    disk.put(path, content)
+    stored = s3_stack.disk("s3").get(path)
+    assert stored != content
+    stored_md5 = hashlib.md5(stored).hexdigest()
+    assert s3_stack.disk("s3").metadata(path)["etag"] == stored_md5  # S3's ETag is the stored bytes' MD5
+    seen: list[Any] = [disk.metadata(path), disk.fs.info(path), *disk.fs.ls(name, detail=True)]
+    seen += [{**entry.extra, "checksum": entry.checksum} for entry in disk.list(name)]
+    for described in seen:
+        assert stored_md5 not in repr(described), described
+        assert "etag" not in described and "md5" not in described
+    assert disk.checksum(path, "md5") == hashlib.md5(content).hexdigest()
+    assert disk.size(path) == disk.fs.info(path)["size"] == len(content)
+
+
+# -- compressed: decompression bombs, reads past the end, concurrent readers ------------------------
+
+
+def _bomb(claimed: int) -> bytes:
+    """A valid-looking stored file: one zstd frame of ``claimed`` zeros (a few KiB), indexed by a good footer."""
+    import zstandard
+
+    squeezer = zstandard.ZstdCompressor(level=1).compressobj()
+    zeros = bytes(MiB)
+    frame = b"".join(squeezer.compress(zeros) for _ in range(claimed // MiB)) + squeezer.flush()
+    index = Index()
+    index.add(frame)
+    packed = index.pack()
+    import zlib
+
+    footer = Footer(claimed, 1, claimed, zlib.crc32(packed), CODEC_ZSTD)
+    return frame + zstd_trailer(packed, footer)
+
+
+def test_a_tiny_file_claiming_a_huge_frame_is_refused_before_anything_is_decompressed() -> None:
+    manager = StorageManager({"disks": {"m": {"driver": "memory"}, "z": {"driver": "compressed", "disk": "m"}}})
+    bomb = _bomb(256 * MiB)
+    assert len(bomb) < 64 * 1024  # 256 MiB of zeros in a few KiB
+    manager.disk("m").put("bomb.log", bomb)
+    disk = manager.disk("z")
+    tracemalloc.start()
+    try:
+        for verb in (lambda: disk.get("bomb.log"), lambda: disk.size("bomb.log"),
+                     lambda: disk.read_stream("bomb.log").read(10)):
+            with pytest.raises(IntegrityError) as caught:
+                verb()
+            assert (caught.value.disk, caught.value.path) == ("z", "bomb.log")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * MiB
+
+
+def test_reads_past_the_end_and_concurrent_readers_and_writers_see_the_original_bytes() -> None:
+    manager = StorageManager({"disks": {"m": {"driver": "memory"},
+                                        "z": {"driver": "compressed", "disk": "m", "frame_size": 4096}}})
+    disk = manager.disk("z")
+    rng = random.Random(7)
+    content = b"".join(b"line %d of a log with some text\n" % rng.randrange(10**6) for _ in range(3000))
+    disk.put("a.log", content)
+    with disk.open("a.log") as handle:
+        handle.seek(len(content) + 10_000)
+        assert handle.read(10) == b"" and handle.read() == b""
+        handle.seek(len(content) - 3)
+        assert handle.read(100) == content[-3:]
+    failures: list[str] = []
+
+    def reader(seed: int) -> None:
+        local = random.Random(seed)
+        with disk.open("a.log") as handle:
+            for _ in range(40):
+                start, length = local.randrange(len(content)), local.randrange(1, 9000)
+                handle.seek(start)
+                if handle.read(length) != content[start:start + length]:
+                    failures.append(f"{seed}: {start}+{length}")
+
+    def writer(seed: int) -> None:
+        own = content[seed * 1000:] + b"written by %d" % seed
+        for _ in range(5):
+            disk.put(f"w{seed}.log", own)
+            if disk.get(f"w{seed}.log") != own:
+                failures.append(f"writer {seed}")
+
+    threads = [threading.Thread(target=reader, args=(seed,)) for seed in range(6)]
+    threads += [threading.Thread(target=writer, args=(seed,)) for seed in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+# -- deduplicated: references, garbage collection and the reserved store ---------------------------
+
+
+def test_every_way_of_dropping_one_reference_keeps_the_others_through_a_collection() -> None:
+    manager = StorageManager({"disks": {"m": {"driver": "memory"}, "d": {"driver": "deduplicated", "disk": "m"}}})
+    disk = manager.disk("d")
+    assert isinstance(disk, DeduplicatedFilesystemAdapter)
+    shared, other = b"the same bytes " * 500, b"something else"
+    disk.put("a.txt", shared)
+    disk.put("b.txt", shared)
+    disk.delete("a.txt")
+    disk.put("b.txt", shared)                   # an overwrite with the same content
+    disk.copy("b.txt", "c.txt")
+    disk.move("b.txt", "d.txt")                 # the moved pointer still names the blob
+    disk.put("c.txt", other)                    # c no longer names it; d still does
+    assert disk.collect_garbage(grace=0).blobs_removed == 0
+    assert disk.get("d.txt") == shared and disk.get("c.txt") == other
+    disk.delete("d.txt")
+    done = disk.collect_garbage(grace=0)
+    assert (done.blobs_removed, done.bytes_freed) == (1, len(shared))
+    assert disk.get("c.txt") == other
+    stats = disk.stats()
+    assert (stats.files, stats.blobs, stats.missing_blobs) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("spelling", [
+    ".flystore-dedup/blobs/{head}/{digest}", "./.flystore-dedup/blobs/{head}/{digest}",
+    "x/../.flystore-dedup/blobs/{head}/{digest}", "/.flystore-dedup/blobs/{head}/{digest}",
+    ".FLYSTORE-DEDUP/blobs/{head}/{digest}",    # one directory with the store on macOS and Windows
+    ".Flystore-Dedup./blobs/{head}/{digest}",   # Windows drops the trailing dot
+])
+def test_no_spelling_of_a_user_path_reaches_or_forges_the_content_store(spelling: str) -> None:
+    manager = StorageManager({"disks": {"m": {"driver": "memory"}, "d": {"driver": "deduplicated", "disk": "m"}}})
+    disk = manager.disk("d")
+    secret = b"someone else's content"
+    disk.put("victim.txt", secret)
+    digest = hashlib.sha256(secret).hexdigest()
+    path = spelling.format(head=digest[:2], digest=digest)
+    for verb in (lambda: disk.get(path), lambda: disk.size(path), lambda: disk.fs.cat_file(path)):
+        with pytest.raises((FileNotFound, FileNotFoundError)):
+            verb()
+    assert not disk.exists(path)
+    for verb in (lambda: disk.put(path, b"forged"), lambda: disk.copy("victim.txt", path),
+                 lambda: disk.move("victim.txt", path), lambda: disk.fs.pipe_file(path, b"forged")):
+        with pytest.raises((StorageError, OSError)):
+            verb()
+    disk.delete(path)  # deleting there finds nothing to delete
+    disk.delete_directory(path.rsplit("/", 3)[0])
+    assert not any("flystore-dedup" in found.casefold() for found in [*disk.all_files(), *disk.fs.glob("**")])
+    assert disk.get("victim.txt") == secret
+    assert manager.disk("m").get(f".flystore-dedup/blobs/{digest[:2]}/{digest}") == secret
+
+
+# -- audited: the actor of batch helpers -------------------------------------------------------------
+
+
+def test_batch_helpers_running_on_a_thread_pool_keep_the_callers_actor() -> None:
+    manager = StorageManager({"disks": {
+        "files": {"driver": "memory"}, "trail": {"driver": "memory"},
+        "a": {"driver": "audited", "disk": "files", "trail": "trail"},
+    }})
+    disk = manager.disk("a")
+    assert isinstance(disk, AuditedFilesystemAdapter)
+    items = {f"inbox/{number}.txt": b"x" for number in range(12)}
+    with acting_as("user-42"):
+        assert disk.put_many(items, max_concurrency=4).ok
+        assert disk.get_many(list(items), max_concurrency=4).ok
+    outside = disk.put_many({"later.txt": b"y"}, max_concurrency=2)
+    assert outside.ok
+    records = list(disk.trail(operations={"write", "read"}))
+    actors = {(record["operation"], record["path"]): record["actor"] for record in records}
+    assert actors == {**{("write", path): "user-42" for path in items},
+                      **{("read", path): "user-42" for path in items}, ("write", "later.txt"): None}
+    disk.close()
+
+
+# -- tenants: look-alike names, templated options ----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ａｃｍｅ", "cafe\u0301", "ﬁrm", "acme\u2126", "x\u00b2"])
+def test_tenant_names_that_normalise_to_another_name_are_refused(name: str) -> None:
+    manager = StorageManager({"disks": {"files": {"driver": "memory"}}, "tenants": {"disk": "files"}})
+    with pytest.raises(PathTraversalDetected):
+        manager.for_tenant(name)
+    assert manager.disk("files").all_files() == []
+
+
+def test_a_tenant_name_cannot_move_a_templated_url_or_root(tmp_path: Path) -> None:
+    manager = StorageManager({
+        "disks": {"files": {"driver": "local", "root": str(tmp_path / "shared"), "url": "https://cdn.example"}},
+        "tenants": {"disk": "files", "root": str(tmp_path / "t" / "{tenant}"), "url": "https://{tenant}.cdn.example"},
+    })
+    for hostile in ("x@evil.example#", "evil.example?", "evil.example:443", "a%2fb", "a b"):
+        with pytest.raises(PathTraversalDetected):
+            manager.for_tenant(hostile)
+    assert not (tmp_path / "t").exists()
+    acme = manager.for_tenant("acme-2.eu_west")
+    acme.put("logo.png", b"\x89PNG")
+    assert acme.url("logo.png") == "https://acme-2.eu_west.cdn.example/logo.png"
+    assert (tmp_path / "t" / "acme-2.eu_west" / "logo.png").read_bytes() == b"\x89PNG"
+    assert os.listdir(tmp_path / "t") == ["acme-2.eu_west"]
