@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from flystore import FilesystemAdapter, QuotaExceeded, StorageManager
+from flystore import FilesystemAdapter, QuotaExceeded, StorageManager, UnableToWriteFile
 from flystore.decorators.failover import FailoverFilesystemAdapter
 from tests.faultproxy import FaultProxy
 
@@ -255,3 +255,28 @@ def test_in_half_open_state_one_of_many_concurrent_readers_probes_the_dead_prima
     assert disk.health()["primary"] == "open"  # the probe failed: another cooldown
     proxy.mode = "forward"
     manager.configure({"disks": {}})
+
+
+def _broken_upload() -> Iterator[bytes]:
+    """A client's upload that dies half-way (the client's connection, not any disk, went away)."""
+    yield b"x" * 10_000
+    raise ConnectionResetError(104, "the uploading client went away")
+
+
+@pytest.mark.parametrize("replicate", [False, True])
+def test_a_source_stream_that_breaks_stores_nothing_anywhere_and_blames_no_disk(
+    pair: tuple[FailoverFilesystemAdapter, FilesystemAdapter, FilesystemAdapter], replicate: bool
+) -> None:
+    disk, primary, standby = pair
+    if replicate:
+        disk = FailoverFilesystemAdapter([primary, standby], name="r", replicate=True, failure_threshold=1)
+    with pytest.raises(UnableToWriteFile) as caught:
+        disk.write_stream("upload.bin", _broken_upload())
+    assert "uploading client went away" in str(caught.value)
+    # Not a truncated file on the standby, as if the 10 000 bytes read were the whole upload.
+    assert not primary.file_exists("upload.bin") and not standby.file_exists("upload.bin")
+    assert disk.health() == {"primary": "closed", "standby": "closed"} and disk.pending() == {}
+    with pytest.raises(RuntimeError), disk.open("opened.bin", "wb") as handle:
+        handle.write(b"y" * 10_000)
+        raise RuntimeError("the writer gave up")
+    assert not primary.file_exists("opened.bin") and not standby.file_exists("opened.bin")

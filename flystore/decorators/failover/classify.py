@@ -30,6 +30,7 @@ from ...errors import (
     StorageError,
     UnsupportedOperation,
 )
+from .streams import SourceFailed
 
 __all__ = ["is_outage"]
 
@@ -83,6 +84,8 @@ def _status(error: BaseException) -> int | None:
 
 def _verdict(link: BaseException) -> bool | None:
     """True: a transport failure; False: an answer (refusal, validation); None: this link does not tell."""
+    if isinstance(link, SourceFailed):
+        return False  # the caller's stream broke, whatever its cause: no disk is to blame
     if isinstance(link, (PermissionError, FileNotFoundError, FileExistsError, IsADirectoryError,
                          NotADirectoryError, ValueError, TypeError)):
         return False

@@ -3,7 +3,10 @@
 Whatever is read from the source is also kept in a spool (memory up to a bound,
 then a temporary file), so a disk that fails half-way through an upload can be
 followed by the next disk from byte 0, and replicas after the first read the spool.
-The source is read exactly once.
+The source is read exactly once. When reading it fails, every later read fails
+too (``SourceFailed``): a replica or a next disk must never get the bytes read so
+far as if they were the whole file, and the failure is the caller's stream's, not
+the disk's, so nothing fails over and no breaker counts it.
 """
 
 from __future__ import annotations
@@ -13,9 +16,13 @@ from types import TracebackType
 
 from ...backend import Readable
 
-__all__ = ["ReplayableStream"]
+__all__ = ["ReplayableStream", "SourceFailed"]
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
+
+
+class SourceFailed(OSError):
+    """Reading the stream to write failed; no disk is to blame (the cause is the stream's own error)."""
 
 
 class ReplayableStream:
@@ -32,6 +39,7 @@ class ReplayableStream:
         self._spooled = 0
         self._position = 0
         self._exhausted = False
+        self._failure: BaseException | None = None
 
     def rewind(self) -> ReplayableStream:
         """Start again from byte 0 (the spool first, then the rest of the source)."""
@@ -46,9 +54,15 @@ class ReplayableStream:
             chunk = self._spool.read(min(size, self._spooled - self._position))
             self._position += len(chunk)
             return chunk
+        if self._failure is not None:
+            raise SourceFailed(None, f"the stream to write could not be read: {self._failure}") from self._failure
         if self._exhausted or size == 0:
             return b""
-        chunk = self._source.read(size)
+        try:
+            chunk = self._source.read(size)
+        except Exception as error:
+            self._failure = error
+            raise SourceFailed(None, f"the stream to write could not be read: {error}") from error
         if not chunk:
             self._exhausted = True
             return b""
