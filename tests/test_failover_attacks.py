@@ -20,7 +20,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from flystore import FilesystemAdapter, QuotaExceeded, StorageManager, UnableToWriteFile
+from flystore import (
+    FilesystemAdapter,
+    QuotaExceeded,
+    ReadOnlyDisk,
+    ReplicationIncomplete,
+    StorageManager,
+    UnableToWriteFile,
+)
 from flystore.decorators.failover import FailoverFilesystemAdapter
 from tests.faultproxy import FaultProxy
 
@@ -280,3 +287,27 @@ def test_a_source_stream_that_breaks_stores_nothing_anywhere_and_blames_no_disk(
         handle.write(b"y" * 10_000)
         raise RuntimeError("the writer gave up")
     assert not primary.file_exists("opened.bin") and not standby.file_exists("opened.bin")
+
+
+def test_a_replica_that_refuses_one_write_is_behind_on_it_not_down() -> None:
+    manager = StorageManager({"disks": {
+        "a": {"driver": "memory"}, "inner": {"driver": "memory"},
+        "b": {"driver": "read_only", "disk": "inner"},
+        "lenient": {"driver": "failover", "disks": ["a", "b"], "replicate": True, "write_quorum": 1,
+                    "failure_threshold": 1},
+        "strict": {"driver": "failover", "disks": ["a", "b"], "replicate": True, "failure_threshold": 1},
+    }})
+    lenient = manager.disk("lenient")
+    assert isinstance(lenient, FailoverFilesystemAdapter)
+    lenient.put("x.txt", b"1")
+    assert lenient.pending() == {"b": ["x.txt"]} and lenient.get("x.txt") == b"1"
+    assert lenient.health() == {"a": "closed", "b": "closed"}  # a refusal is an answer, not an outage
+    report = lenient.repair()
+    assert not report.complete and "read-only" in report.errors["b:x.txt"]
+    assert lenient.pending() == {"b": ["x.txt"]}  # still behind: the repair could not copy it
+    strict = manager.disk("strict")
+    with pytest.raises(ReplicationIncomplete) as caught:
+        strict.put("y.txt", b"2")
+    assert caught.value.failed == ("b",) and isinstance(caught.value.causes["b"], ReadOnlyDisk)
+    assert manager.disk("a").get("y.txt") == b"2"  # what the first disk took stands (no rollback)
+    manager.configure({"disks": {}})
