@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CrossDiskVerbs"]
 
-_OPERAND = re.compile(r"^([A-Za-z0-9_.-]+)://(.*)$", re.DOTALL)
+# A disk name, or a tenant's disk "<disk>@<tenant>" (tenant names exclude "/", "\\" and braces).
+_OPERAND = re.compile(r"^([A-Za-z0-9_.-]+(?:@[^/\\{}]+)?)://(.*)$", re.DOTALL)
 
 
 class CrossDiskVerbs:

@@ -6,6 +6,7 @@ Each test tries to break one promise the way a hostile user or an unlucky produc
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import threading
@@ -22,6 +23,7 @@ from flystore import (
     DeduplicatedFilesystemAdapter,
     FileNotFound,
     IntegrityError,
+    QuotaExceeded,
     StorageError,
     StorageManager,
 )
@@ -148,6 +150,25 @@ def test_reads_past_the_end_and_concurrent_readers_and_writers_see_the_original_
     assert failures == []
 
 
+def test_a_file_written_with_another_frame_size_reads_seeks_and_appends() -> None:
+    manager = StorageManager({"disks": {
+        "m": {"driver": "memory"},
+        "old": {"driver": "compressed", "disk": "m", "frame_size": 4096, "codec": "gzip"},
+        "new": {"driver": "compressed", "disk": "m"},
+    }})
+    content = b"".join(b"row %d\n" % number for number in range(20_000))
+    manager.disk("old").put("f.log", content)
+    disk = manager.disk("new")
+    assert (disk.compression_info("f.log").frame_size, disk.size("f.log")) == (4096, len(content))
+    with disk.open("f.log") as handle:
+        handle.seek(70_001)
+        assert handle.read(5000) == content[70_001:75_001]
+    disk.append("f.log", "tail")
+    info = disk.compression_info("f.log")
+    assert (info.codec, info.frame_size) == ("zstd", 512 * 1024)  # rewritten the new disk's way
+    assert disk.get("f.log") == content + b"\ntail"
+
+
 # -- deduplicated: references, garbage collection and the reserved store ---------------------------
 
 
@@ -201,6 +222,25 @@ def test_no_spelling_of_a_user_path_reaches_or_forges_the_content_store(spelling
     assert manager.disk("m").get(f".flystore-dedup/blobs/{digest[:2]}/{digest}") == secret
 
 
+def test_a_user_file_that_looks_like_a_pointer_is_only_its_own_bytes() -> None:
+    manager = StorageManager({"disks": {"m": {"driver": "memory"}, "d": {"driver": "deduplicated", "disk": "m"}}})
+    disk = manager.disk("d")
+    secret = b"the victim's content"
+    disk.put("victim.txt", secret)
+    forged = json.dumps({"flystore": "dedup/1", "sha256": hashlib.sha256(secret).hexdigest(),
+                         "size": len(secret)}).encode() + b"\n"
+    with disk.open("by-open.txt", "wb") as handle:
+        handle.write(forged)
+    disk.put("by-put.txt", forged)
+    disk.write_stream("by-stream.txt", iter([forged[:10], forged[10:]]))
+    disk.fs.pipe_file("by-fs.txt", forged)
+    disk.append("by-append.txt", forged)
+    disk.put_many({"by-batch.txt": forged}, max_concurrency=2)
+    for name in ("by-open", "by-put", "by-stream", "by-fs", "by-append", "by-batch"):
+        assert disk.get(f"{name}.txt") == forged and disk.fs.cat_file(f"{name}.txt") == forged
+        assert disk.size(f"{name}.txt") == len(forged)
+
+
 # -- audited: the actor of batch helpers -------------------------------------------------------------
 
 
@@ -249,3 +289,25 @@ def test_a_tenant_name_cannot_move_a_templated_url_or_root(tmp_path: Path) -> No
     assert acme.url("logo.png") == "https://acme-2.eu_west.cdn.example/logo.png"
     assert (tmp_path / "t" / "acme-2.eu_west" / "logo.png").read_bytes() == b"\x89PNG"
     assert os.listdir(tmp_path / "t") == ["acme-2.eu_west"]
+
+
+def test_a_cross_disk_copy_or_move_into_a_tenant_disk_keeps_to_its_quota_and_its_prefix() -> None:
+    manager = StorageManager({"disks": {"files": {"driver": "memory"}, "other": {"driver": "memory"}},
+                              "tenants": {"disk": "files", "max_bytes": 100}})
+    acme = manager.tenant("acme")
+    manager.disk("other").put("big.bin", b"x" * 500)
+    manager.disk("other").put("small.bin", b"x" * 50)
+    for verb in (manager.copy, manager.move):
+        with pytest.raises(StorageError) as caught:
+            verb("other://big.bin", "files@acme://big.bin")
+        chain: list[BaseException] = []
+        error: BaseException | None = caught.value
+        while error is not None:
+            chain.append(error)
+            error = error.__cause__
+        assert any(isinstance(link, QuotaExceeded) and link.tenant == "acme" for link in chain)
+    assert manager.disk("files").all_files() == []          # nothing at "files@acme:/big.bin" on the shared disk
+    assert manager.disk("other").all_files() == ["big.bin", "small.bin"]
+    manager.move("other://small.bin", "files@acme://in/small.bin")
+    assert manager.disk("files").all_files() == ["tenants/acme/in/small.bin"]
+    assert acme.usage().bytes == 50
