@@ -22,8 +22,9 @@ KEY = os.urandom(32)
 class TestVersionedCompressedEncryptedS3(DiskContract):
     """versioned(compressed(encrypted(s3))), the stack the issue names, every layer from configuration."""
 
-    stateful_examples = 2
-    stateful_steps = 8
+    # One long model run: each layer's own contract class runs the model more widely on memory.
+    stateful_examples = 1
+    stateful_steps = 12
 
     @pytest.fixture(scope="class")
     def bucket(self, s3_endpoint: str) -> Iterator[str]:
