@@ -21,10 +21,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from flystore import (
+    FileNotFound,
     FilesystemAdapter,
     QuotaExceeded,
     ReadOnlyDisk,
     ReplicationIncomplete,
+    StorageError,
     StorageManager,
     UnableToWriteFile,
 )
@@ -311,3 +313,28 @@ def test_a_replica_that_refuses_one_write_is_behind_on_it_not_down() -> None:
     assert caught.value.failed == ("b",) and isinstance(caught.value.causes["b"], ReadOnlyDisk)
     assert manager.disk("a").get("y.txt") == b"2"  # what the first disk took stands (no rollback)
     manager.configure({"disks": {}})
+
+
+def test_a_standby_never_calls_missing_a_file_the_unreachable_primary_may_hold(
+    pair: tuple[FailoverFilesystemAdapter, FilesystemAdapter, FilesystemAdapter], proxy: FaultProxy
+) -> None:
+    disk, primary, standby = pair
+    disk.put("ledger.csv", b"on the primary only")
+    proxy.mode = "refuse"
+    with pytest.raises(StorageError) as caught:
+        disk.get("ledger.csv")
+    assert not isinstance(caught.value, FileNotFound)  # "missing" would invite the caller to recreate it
+    assert "primary" in str(caught.value) and "standby" in str(caught.value)
+    with pytest.raises(StorageError) as checked:
+        disk.file_exists("ledger.csv")
+    assert not isinstance(checked.value, FileNotFound)
+    with pytest.raises(StorageError) as copied:
+        disk.copy("ledger.csv", "ledger-copy.csv")
+    assert not isinstance(copied.value, FileNotFound)
+    assert standby.all_files() == []
+    disk.put("during.txt", b"taken by the standby")
+    assert disk.get("during.txt") == b"taken by the standby" and disk.file_exists("during.txt")
+    proxy.mode = "forward"
+    assert disk.get("ledger.csv") == b"on the primary only"
+    with pytest.raises(FileNotFound):
+        disk.get("nowhere.txt")  # with every disk answering, missing is missing

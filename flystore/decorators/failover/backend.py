@@ -123,11 +123,17 @@ class FailoverBackend(Backend):
         outages: list[tuple[str, BaseException]] = []
         absent: list[tuple[str, FileNotFound]] = []
         answer: list[_T] = []
-        for member in turns(candidates or self.members):
+        # Without replication a standby holds only what was written while the disks before it
+        # were down (or skipped), so only the first disk's "missing" is an answer: a standby's is
+        # final once the first disk has answered too, never while it could not be asked.
+        ordered = candidates or self.members
+        first = None if self.replicate else ordered[0]
+        for member in turns(ordered):
+            doubted = first is not None and member is not first
             try:
                 result = call(member, _bound(task, member))
             except FileNotFound as error:
-                if not self.read_any:
+                if not self.read_any and not doubted:
                     raise
                 absent.append((member.name, error))
                 continue
@@ -136,7 +142,7 @@ class FailoverBackend(Backend):
                     raise
                 outages.append((member.name, error))
                 continue
-            if self.read_any and missing(result):
+            if missing(result) and (self.read_any or doubted):
                 answer = answer or [result]
                 continue
             return result
@@ -160,9 +166,15 @@ class FailoverBackend(Backend):
         if self.replicate:
             return self._write_everywhere(paths, task, tree=tree, settles=settles)
         outages: list[tuple[str, BaseException]] = []
+        absent: list[tuple[str, FileNotFound]] = []
         for member in turns(self.members):
             try:
                 result = call(member, _bound(task, member))
+            except FileNotFound as error:
+                if member is self.members[0]:
+                    raise
+                absent.append((member.name, error))  # the source may be on a disk not asked yet (see _read)
+                continue
             except (StorageError, OSError) as error:
                 if not is_outage(error):
                     raise
@@ -173,7 +185,9 @@ class FailoverBackend(Backend):
             if settles:
                 self.ledger.settle(member.name, paths, tree=tree)
             return [result]
-        raise unreachable(outages)
+        if outages:
+            raise unreachable([*outages, *absent])
+        raise absent[0][1]
 
     def _write_everywhere(self, paths: Sequence[str], task: _Task[_T], *, tree: bool, settles: bool) -> list[_T]:
         allowed = [member for member in self.members if member.breaker.allow()] or list(self.members)
