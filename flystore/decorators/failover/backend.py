@@ -5,7 +5,9 @@ Routing rules (see docs/failover.md):
 - A read asks the disks in order, skipping those the ledger says are behind on the
   path and, while another disk is left, those whose circuit is open. It moves on only
   when a disk could not answer (``classify.is_outage``); any answer is final, a
-  ``FileNotFound`` included unless ``read_any`` is set.
+  ``FileNotFound`` included unless ``read_any`` is set. Without ``replicate`` only
+  the first disk's "missing" is final: a standby's, while the first disk could not
+  be asked, ends in the verb's error naming every disk.
 - Without ``replicate`` a write goes to the first disk that takes it; the disks
   before it are marked behind on the path (``repair()`` brings them up to date).
 - With ``replicate`` a write goes to every disk in order. It succeeds when
