@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,9 +46,11 @@ def memory() -> FilesystemAdapter:
     return StorageManager({"disks": {"m": {"driver": "memory"}}}).disk("m")
 
 
-@pytest.mark.parametrize("api", ["sync", "async"])
-def test_per_item_results_and_errors(api: str) -> None:
-    disk = memory()
+# The memory disk runs async items inline, one task each; a local disk runs them in lanes of threads.
+@pytest.mark.parametrize("api", ["sync", "async", "async-local"])
+def test_per_item_results_and_errors(api: str, tmp_path: Path) -> None:
+    disk = memory() if api != "async-local" else StorageManager(
+        {"disks": {"m": {"driver": "local", "root": str(tmp_path)}}}).disk("m")
     disk.put("present.txt", b"p")
 
     def run(name: str, *args: Any, **kwargs: Any) -> BatchResult[Any, Any]:
@@ -54,10 +58,12 @@ def test_per_item_results_and_errors(api: str) -> None:
             return getattr(disk, name)(*args, **kwargs)  # type: ignore[no-any-return]
         return asyncio.run(getattr(disk.aio, name)(*args, **kwargs))  # type: ignore[no-any-return]
 
+    updated: list[str] = []
+    disk.on("file_updated", updated.append)
     put = run("put_many", {"a.txt": b"a", "../escape.txt": b"x", "b.txt": "b"})
     assert not put.ok and put.failed == ["../escape.txt"] and put.succeeded == ["a.txt", "b.txt"]
     assert isinstance(put.errors["../escape.txt"], PathTraversalDetected)
-    assert put["a.txt"] == "a.txt"
+    assert put["a.txt"] == "a.txt" and sorted(updated) == ["a.txt", "b.txt"]  # each event once
     with pytest.raises(PathTraversalDetected):
         put.raise_for_errors()
     got = run("get_many", ["a.txt", "missing.txt", "b.txt"])
@@ -73,7 +79,7 @@ def test_per_item_results_and_errors(api: str) -> None:
     assert disk.all_files() == ["c/a.txt", "present.txt"]
 
 
-@pytest.mark.parametrize("api", ["sync", "async"])
+@pytest.mark.parametrize("api", ["sync", "async", "async-lanes"])
 def test_max_concurrency_bounds_the_items_in_flight_and_progress_reports_each(api: str) -> None:
     backend = SlowMemory()
     disk = FilesystemAdapter(backend, name="slow")
@@ -85,9 +91,12 @@ def test_max_concurrency_bounds_the_items_in_flight_and_progress_reports_each(ap
 
     if api == "sync":
         result = disk.put_many(items, max_concurrency=4, progress=report)
-    else:
+    elif api == "async":
         result = asyncio.run(disk.aio.put_many(items, max_concurrency=4, progress=report))
-    assert result.ok and len(result) == 40
+    else:  # no progress callback: the items run in lanes
+        result = asyncio.run(disk.aio.put_many(items, max_concurrency=4))
+        progress = [(done, 40) for done in range(1, 41)]
+    assert result.ok and len(result) == 40 and disk.all_files() == sorted(items)
     assert backend.most == 4  # concurrent, and never more than asked
     assert progress == [(done, 40) for done in range(1, 41)]
     with pytest.raises(ValueError):
@@ -108,7 +117,8 @@ class GatedMemory(MemoryBackend):
         return super().read(path)
 
 
-def test_an_async_batch_wider_than_the_shared_pool_runs_max_concurrency_items_at_once() -> None:
+@pytest.mark.parametrize("path", ["lanes", "per-item"])
+def test_an_async_batch_wider_than_the_shared_pool_runs_max_concurrency_items_at_once(path: str) -> None:
     from flystore.aio._pool import MAX_THREADS
 
     width = MAX_THREADS + 8  # the shared pool alone would leave the barrier waiting for ever
@@ -117,7 +127,10 @@ def test_an_async_batch_wider_than_the_shared_pool_runs_max_concurrency_items_at
     paths = [f"f{number}.txt" for number in range(width * 2)]
     for path in paths:
         backend.write(path, path.encode(), WriteOptions())
-    result = asyncio.run(disk.aio.get_many(paths, max_concurrency=width))
+    reports: list[int] = []
+    progress = None if path == "lanes" else (lambda done, *_: reports.append(done))
+    result = asyncio.run(disk.aio.get_many(paths, max_concurrency=width, progress=progress))
+    assert reports == ([] if path == "lanes" else list(range(1, len(paths) + 1)))
     assert result.ok, result.errors
     assert result.results == {path: path.encode() for path in paths}
     assert not backend.gate.broken and backend.threads == {"flystore-aio-batch"}
@@ -127,6 +140,84 @@ def test_an_async_batch_wider_than_the_shared_pool_runs_max_concurrency_items_at
         narrow.write(path, b"x", WriteOptions())
     assert asyncio.run(FilesystemAdapter(narrow, name="n").aio.get_many(paths[:8], max_concurrency=4)).ok
     assert narrow.threads == {"flystore-aio"}
+
+
+class HeldMemory(MemoryBackend):
+    """A real memory backend whose writes wait for ``release``; it counts the writes begun and in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.begun = 0
+        self.in_flight = 0
+        self.on_four: Any = None  # called when four writes are in flight
+        self._counting = threading.Lock()
+
+    def write(self, path: str, data: bytes, options: WriteOptions) -> None:
+        with self._counting:
+            self.begun += 1
+            self.in_flight += 1
+            if self.in_flight == 4 and self.on_four is not None:
+                self.on_four()
+        try:
+            self.release.wait(30)  # a deadlock guard, not a timing
+            super().write(path, data, options)
+        finally:
+            with self._counting:
+                self.in_flight -= 1
+
+
+def test_a_cancelled_batch_starts_nothing_more_and_settles_its_items_before_it_raises() -> None:
+    backend = HeldMemory()
+    disk = FilesystemAdapter(backend, name="held")
+    items = {f"f{number:02}.txt": b"x" for number in range(20)}
+
+    async def scenario() -> None:
+        four = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        backend.on_four = lambda: loop.call_soon_threadsafe(four.set)
+        batch = asyncio.ensure_future(disk.aio.put_many(items, max_concurrency=4))
+        await four.wait()
+        batch.cancel()
+        asyncio.get_running_loop().call_later(0.05, backend.release.set)
+        with pytest.raises(asyncio.CancelledError):
+            await batch
+        assert backend.in_flight == 0  # every thread was done with the batch when it raised
+
+    asyncio.run(scenario())
+    assert backend.begun == 4  # nothing started after the cancellation
+    assert len(disk.all_files()) == 4  # and what was in flight was written whole
+
+
+ACTOR: contextvars.ContextVar[str] = contextvars.ContextVar("actor", default="nobody")
+
+
+class ActorMemory(MemoryBackend):
+    """A real memory backend that records the context variable each read sees, then changes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def read(self, path: str) -> bytes:
+        self.seen.append(ACTOR.get())
+        ACTOR.set(f"changed by {path}")
+        return super().read(path)
+
+
+def test_items_in_a_lane_each_see_the_callers_context_and_leak_nothing_to_the_next() -> None:
+    backend = ActorMemory()
+    disk = FilesystemAdapter(backend, name="actor")
+    for number in range(5):
+        backend.write(f"f{number}", b"x", WriteOptions())
+
+    async def scenario() -> None:
+        ACTOR.set("caller")
+        assert (await disk.aio.get_many([f"f{number}" for number in range(5)], max_concurrency=1)).ok
+        assert ACTOR.get() == "caller"
+
+    asyncio.run(scenario())
+    assert backend.seen == ["caller"] * 5
 
 
 @pytest.fixture

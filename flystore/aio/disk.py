@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from ..batch import DEFAULT_CONCURRENCY, BatchProgress, BatchResult, native_delete
 from ..errors import UnableToGeneratePublicUrl, UnsupportedOperation
 from ..events import EventStream, hub
-from ._pool import batch_threads, offload
+from ._pool import offload
+from .batching import fits_lanes, in_lanes, per_item
 from .room import Download, WriteHandle, as_handle
 from .streams import AsyncFile, AsyncReadStream, WriteCancelled, bridge_chunks, cancellable_chunks
 
@@ -356,41 +357,15 @@ class AsyncDisk:
 
     # -- batches -------------------------------------------------------------------
 
-    async def _batch(
-        self, keys: Sequence[Any], operation: Callable[[Any], Any], max_concurrency: int,
-        progress: BatchProgress | None,
-    ) -> BatchResult[Any, Any]:
-        from ..batch import _check_concurrency
-
-        result: BatchResult[Any, Any] = BatchResult(list(keys))
-        width = _check_concurrency(max_concurrency)
-        limit = asyncio.Semaphore(width)
-        done = 0
-
-        async def one(key: Any) -> None:
-            nonlocal done
-            async with limit:
-                try:
-                    result.results[key] = await operation(key)
-                    error = None
-                except Exception as failure:
-                    result.errors[key] = error = failure
-            done += 1
-            if progress is not None:
-                outcome = progress(done, len(keys), key, error)
-                if inspect.isawaitable(outcome):
-                    await outcome
-
-        with batch_threads(min(width, len(keys))):
-            await asyncio.gather(*(one(key) for key in keys))
-        return result
-
     async def put_many(
         self, items: Mapping[str, Any], *, max_concurrency: int = DEFAULT_CONCURRENCY,
         progress: BatchProgress | None = None, **options: Any,
     ) -> BatchResult[str, str]:
         """``put`` every ``{path: data}`` item, ``max_concurrency`` at a time; per-item results."""
-        return await self._batch(
+        if fits_lanes(self._inline, progress) and all(_one_request(data) for data in items.values()):
+            return await in_lanes(list(items), lambda path: self._disk.put(path, items[path], **options),
+                                  max_concurrency)
+        return await per_item(
             list(items), lambda path: self.put(path, items[path], **options), max_concurrency, progress
         )
 
@@ -399,21 +374,30 @@ class AsyncDisk:
         progress: BatchProgress | None = None,
     ) -> BatchResult[str, bytes]:
         """``get`` every path; a failed item holds its error."""
-        return await self._batch(list(dict.fromkeys(paths)), self.get, max_concurrency, progress)
+        unique = list(dict.fromkeys(paths))
+        if fits_lanes(self._inline, progress):
+            return await in_lanes(unique, lambda path: bytes(self._disk.get(path)), max_concurrency)
+        return await per_item(unique, self.get, max_concurrency, progress)
 
     async def exists_many(
         self, paths: Iterable[str], *, max_concurrency: int = DEFAULT_CONCURRENCY,
         progress: BatchProgress | None = None,
     ) -> BatchResult[str, bool]:
         """``exists`` for every path."""
-        return await self._batch(list(dict.fromkeys(paths)), self.exists, max_concurrency, progress)
+        unique = list(dict.fromkeys(paths))
+        if fits_lanes(self._inline, progress):
+            return await in_lanes(unique, lambda path: bool(self._disk.exists(path)), max_concurrency)
+        return await per_item(unique, self.exists, max_concurrency, progress)
 
     async def copy_many(
         self, pairs: Mapping[str, str], *, max_concurrency: int = DEFAULT_CONCURRENCY,
         progress: BatchProgress | None = None, **options: Any,
     ) -> BatchResult[str, str]:
         """``copy`` every ``{source: destination}`` pair."""
-        return await self._batch(
+        if fits_lanes(self._inline, progress):
+            return await in_lanes(list(pairs), lambda source: self._disk.copy(source, pairs[source], **options),
+                                  max_concurrency)
+        return await per_item(
             list(pairs), lambda source: self.copy(source, pairs[source], **options), max_concurrency, progress
         )
 
@@ -426,7 +410,14 @@ class AsyncDisk:
         native = await offload(native_delete, self._disk, unique, progress, on_cancel=_nothing)
         if native is not None:
             return native
-        return await self._batch(unique, self.delete, max_concurrency, progress)
+        if fits_lanes(self._inline, progress):
+            return await in_lanes(unique, lambda path: bool(self._disk.delete(path)), max_concurrency)
+        return await per_item(unique, self.delete, max_concurrency, progress)
+
+
+def _one_request(data: Any) -> bool:
+    """Bytes or text a put sends whole (no stream a cancellation could stop part-way)."""
+    return isinstance(data, (bytes, bytearray, memoryview, str)) and len(data) <= _CANCELLABLE_ABOVE
 
 
 def _nothing() -> None:
