@@ -5,6 +5,7 @@ Each test tries to break one promise the way a hostile user or an unlucky produc
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -311,3 +312,67 @@ def test_a_cross_disk_copy_or_move_into_a_tenant_disk_keeps_to_its_quota_and_its
     manager.move("other://small.bin", "files@acme://in/small.bin")
     assert manager.disk("files").all_files() == ["tenants/acme/in/small.bin"]
     assert acme.usage().bytes == 50
+
+
+# -- audited: a trail disk whose server hangs --------------------------------------------------------
+
+
+class _SilentServer:
+    """A TCP server on loopback that accepts connections and never answers (a hung object store)."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.held: list[Any] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def close(self) -> None:
+        import socket
+
+        for held in [self.listener, *self.held]:
+            with contextlib.suppress(OSError):
+                held.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); the clients see the end
+            held.close()
+
+
+def test_operations_never_wait_for_a_trail_disk_whose_server_hangs() -> None:
+    server = _SilentServer()
+    manager = StorageManager({"disks": {
+        "files": {"driver": "memory"},
+        "trail": {"driver": "s3", "bucket": "audit", "endpoint": f"http://127.0.0.1:{server.port}",
+                  "timeout": 30, "retries": 0, **CREDENTIALS},
+        "a": {"driver": "audited", "disk": "files", "trail": "trail", "max_queue": 4, "batch_size": 1},
+    }})
+    disk = manager.disk("a")
+    assert isinstance(disk, AuditedFilesystemAdapter)
+    try:
+        done = threading.Event()
+
+        def work() -> None:
+            for number in range(40):
+                disk.put(f"f{number}.txt", b"x")
+                disk.get(f"f{number}.txt")
+            done.set()
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        worker.join(timeout=60)  # a deadlock guard only: an operation waiting for the trail never finishes
+        assert done.is_set()
+        assert len(manager.disk("files").all_files()) == 40
+        assert disk.audit_writer.written == 0          # the first batch is still stuck on the silent server
+        assert disk.dropped >= 80 - 4 - 1 - 1
+    finally:
+        server.close()                                 # the stuck request fails now; the writer moves on
+        disk.close()
+    assert disk.audit_writer.written == 0 and disk.audit_writer.failed >= 1

@@ -190,11 +190,12 @@ class AuditWriter:
         if self._generation != _FORKS[0] or not self._thread.is_alive():
             return False
         control = _Control(stop)
+        deadline = time.monotonic() + timeout  # one budget for both waits: a stalled trail holds us up once
         try:
             self._queue.put(control, timeout=timeout)
         except queue.Full:
             return False
-        return control.done.wait(timeout)
+        return control.done.wait(max(0.0, deadline - time.monotonic()))
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Write everything queued so far; False if that did not finish within ``timeout`` seconds."""
