@@ -265,6 +265,24 @@ def test_batch_helpers_running_on_a_thread_pool_keep_the_callers_actor() -> None
     disk.close()
 
 
+def test_write_options_and_driver_extras_never_reach_the_trail() -> None:
+    manager = StorageManager({"disks": {
+        "files": {"driver": "memory"}, "trail": {"driver": "memory"},
+        "a": {"driver": "audited", "disk": "files", "trail": "trail"},
+    }})
+    disk = manager.disk("a")
+    disk.put("f.txt", b"x", CacheControl="SECRET-EXTRA-1", cache_control="SECRET-EXTRA-2")
+    disk.put("g.txt", b"x", visibility="public", mimetype="application/x-secret-mime")
+    disk.write_stream("h.txt", iter([b"x"]), ContentDisposition="attachment; filename=SECRET-EXTRA-3")
+    disk.copy("f.txt", "i.txt", CacheControl="SECRET-EXTRA-4")
+    assert isinstance(disk, AuditedFilesystemAdapter) and disk.flush()
+    raw = b"".join(manager.disk("trail").get(path) for path in manager.disk("trail").all_files())
+    assert raw.count(b'"outcome":"ok"') == 4
+    for secret in (b"SECRET", b"public", b"x-secret-mime"):
+        assert secret not in raw
+    disk.close()
+
+
 # -- tenants: look-alike names, templated options ----------------------------------------------------
 
 
