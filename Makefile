@@ -19,8 +19,11 @@ install-dev:
 provision:
 	bash scripts/provision.sh
 
+# Workers: one per core, at most 4 (each starts its own test servers); loadscope keeps a class's or a
+# module's tests, and their class-scoped servers, on one worker.
+TEST_WORKERS ?= auto
 test: install-dev provision
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest --numprocesses=$(TEST_WORKERS) --maxprocesses=4 --dist=loadscope
 
 lint:
 	$(PYTHON) -m ruff check flystore tests benchmarks config
