@@ -140,8 +140,8 @@ def _skipped(method: Any, reason: str) -> Any:
 class _SlowServerSuite(_RemoteSuite):
     """A server whose 96 glob edge cases cost minutes: they are skipped here, for the suite's time budget.
 
-    Measured in one run (docs/fsspec.md): 3 to 5 times the other 40 tests of the same server, 2 to 4
-    minutes each for s3, gcs, azure, sftp and webdav, against seconds on FTP (which runs them). Each case
+    Measured in one run (docs/fsspec.md): 2.5 to 5 times the other 40 tests of the same server, 2 to 4
+    minutes each for s3, gcs, azure, sftp and webdav, against 20 s on FTP (which runs them). Each case
     repeats four copies of a tree through the server; the expansion they test is the same bridge code
     that memory, local, scoped, encrypted, cached and FTP run in full. Not a semantic difference.
     """
