@@ -28,6 +28,7 @@ from flystore import (
     ReplicationIncomplete,
     StorageError,
     StorageManager,
+    UnableToListContents,
     UnableToWriteFile,
 )
 from flystore.decorators.failover import FailoverFilesystemAdapter
@@ -59,7 +60,7 @@ def pair(proxy: FaultProxy, bucket: str) -> Iterator[tuple[FailoverFilesystemAda
     proxy.mode = "forward"
     manager = StorageManager({"disks": {
         "primary": {"driver": "s3", "bucket": bucket, "prefix": uuid.uuid4().hex, "endpoint": proxy.url_for("http"),
-                    "retries": 0, "timeout": 0.5, **CREDENTIALS},
+                    "retries": 0, "timeout": 2, **CREDENTIALS},
         "standby": {"driver": "memory"},
         "f": {"driver": "failover", "disks": ["primary", "standby"], "failure_threshold": 1, "cooldown": 600},
     }})
@@ -232,7 +233,7 @@ def test_in_half_open_state_one_of_many_concurrent_readers_probes_the_dead_prima
     proxy.mode = "forward"
     manager = StorageManager({"disks": {
         "primary": {"driver": "s3", "bucket": bucket, "prefix": uuid.uuid4().hex, "endpoint": proxy.url_for("http"),
-                    "retries": 0, "timeout": 0.5, **CREDENTIALS},
+                    "retries": 0, "timeout": 1, **CREDENTIALS},
         "standby": {"driver": "memory"},
     }})
     disk = FailoverFilesystemAdapter([manager.disk("primary"), manager.disk("standby")], name="f", manager=manager,
@@ -338,3 +339,23 @@ def test_a_standby_never_calls_missing_a_file_the_unreachable_primary_may_hold(
     assert disk.get("ledger.csv") == b"on the primary only"
     with pytest.raises(FileNotFound):
         disk.get("nowhere.txt")  # with every disk answering, missing is missing
+
+
+def test_a_non_replicated_listing_is_the_first_disks_corrected_never_a_standbys_alone(
+    pair: tuple[FailoverFilesystemAdapter, FilesystemAdapter, FilesystemAdapter], proxy: FaultProxy
+) -> None:
+    disk, primary, standby = pair
+    for number in range(3):
+        disk.put(f"old/{number}.txt", b"x")
+    proxy.mode = "refuse"
+    disk.make_directory("made-during-outage")
+    disk.put("during.txt", b"d")
+    with pytest.raises(UnableToListContents):
+        disk.all_files()  # the standby's two entries are not the disk's listing
+    proxy.mode = "forward"
+    disk.backend.member("primary").breaker.succeeded()  # type: ignore[attr-defined]  # past the cooldown
+    assert disk.all_files() == ["during.txt", "old/0.txt", "old/1.txt", "old/2.txt"]
+    assert disk.directories() == ["made-during-outage", "old"]
+    assert disk.files("old") == ["old/0.txt", "old/1.txt", "old/2.txt"]
+    assert disk.repair().complete and disk.pending() == {}
+    assert disk.all_files() == primary.all_files() == ["during.txt", "old/0.txt", "old/1.txt", "old/2.txt"]

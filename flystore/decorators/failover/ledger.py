@@ -104,6 +104,12 @@ class Ledger:
             return any(kind == "tree" and (_within(path, directory) or _within(directory, path))
                        for kind, path in self._entries[disk])
 
+    def trees_around(self, disk: str, directory: str) -> list[str]:
+        """The tree entries of ``disk`` under ``directory`` or around it, sorted."""
+        with self._lock:
+            return sorted(path for kind, path in self._entries[disk]
+                          if kind == "tree" and (_within(path, directory) or _within(directory, path)))
+
     def pending(self) -> dict[str, list[str]]:
         """Every disk's entries as sorted paths (a tree shows as ``"dir/"``; the whole disk as ``"/"``)."""
         with self._lock:

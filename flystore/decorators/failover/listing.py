@@ -1,8 +1,12 @@
 """Listings of a failover disk: from one disk, corrected by the ledger for what it missed.
 
-The disk listed is the first one (in order, circuit permitting) that is behind on
-nothing under the directory; when every disk is, the one behind on the fewest kinds
-of thing (files before whole directories). Its entries for files it missed are
+With ``replicate`` the disk listed is the first one (in order, circuit permitting)
+that is behind on nothing under the directory; when every disk is, the one behind
+on the fewest kinds of thing (files before whole directories). Without it, always
+the first disk: a standby holds only what was written while the first was down, so
+its listing is never the whole disk's; while the first disk cannot be listed the
+listing fails. What the listed disk shows inside a directory made or deleted
+without it is asked of the failover disk again. Its entries for files it missed are
 replaced by what a disk that has them says (``stat``), so a listing shows every
 write that succeeded, whichever disk took it. Failing over happens before the first
 entry; a disk that fails mid-listing raises (the entries already yielded stand).
@@ -26,6 +30,26 @@ if TYPE_CHECKING:
 __all__ = ["patched_listing"]
 
 
+def _within(path: str, tree: str) -> bool:
+    return tree == "" or path == tree or path.startswith(tree + "/")
+
+
+def _surviving_folders(
+    failover: FailoverBackend, path: str, deep: bool, trees: list[str], folders: set[str]
+) -> Iterator[Entry]:
+    """The directories of ``trees`` (under ``path``) that the disk still has, and their parents."""
+    for tree in trees:
+        if tree == path or not _within(tree, path) or not failover.directory_exists(tree):
+            continue
+        relative = tree[len(path) + 1 :] if path else tree
+        parent = path
+        for part in relative.split("/") if deep else relative.split("/")[:1]:
+            parent = f"{parent}/{part}" if parent else part
+            if parent not in folders:
+                folders.add(parent)
+                yield DirectoryAttributes(parent)
+
+
 def _started(items: Iterable[Any]) -> tuple[Iterator[Any], list[Any]]:
     """The iterator and its first item (fetched now, so a dead disk fails here)."""
     iterator = iter(items)
@@ -41,6 +65,10 @@ def _entry(item: Any) -> Entry:
 
 
 def _pick(failover: FailoverBackend, path: str) -> list[Member]:
+    if not failover.replicate:
+        # A standby holds only what was written while the disks before it were down: its
+        # listing is never the disk's. The first disk's is, corrected by the ledger.
+        return failover.members[:1]
     ledger = failover.ledger
     return sorted(
         failover.members,
@@ -78,14 +106,23 @@ def patched_listing(
     else:
         raise unreachable(outages)
     missed = set(failover.ledger.files_under(member.name, path))
+    # Directories made or deleted without this disk: what it lists inside them is asked again.
+    trees = failover.ledger.trees_around(member.name, path) if not failover.replicate else []
     folders: set[str] = set()
     for item in itertools.chain(first, rest):
         entry = _entry(item)
         if entry.is_folder:
+            if trees and any(_within(entry.path, tree) for tree in trees) and not failover.directory_exists(
+                    entry.path):
+                continue  # deleted on the disks that took the change
             folders.add(entry.path)
         elif entry.path in missed:
             continue
+        elif trees and any(_within(entry.path, tree) for tree in trees):
+            missed.add(entry.path)
+            continue
         yield entry
+    yield from _surviving_folders(failover, path, deep, trees, folders)
     for missed_path in sorted(missed):
         try:
             attributes = failover.stat(missed_path)
