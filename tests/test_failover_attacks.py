@@ -359,3 +359,18 @@ def test_a_non_replicated_listing_is_the_first_disks_corrected_never_a_standbys_
     assert disk.files("old") == ["old/0.txt", "old/1.txt", "old/2.txt"]
     assert disk.repair().complete and disk.pending() == {}
     assert disk.all_files() == primary.all_files() == ["during.txt", "old/0.txt", "old/1.txt", "old/2.txt"]
+
+
+def test_a_directory_made_during_an_outage_hides_nothing_the_primary_holds_inside_it(
+    pair: tuple[FailoverFilesystemAdapter, FilesystemAdapter, FilesystemAdapter], proxy: FaultProxy
+) -> None:
+    disk, primary, standby = pair
+    disk.put("reports/2024.csv", b"on the primary")
+    proxy.mode = "refuse"
+    disk.make_directory("reports")  # the standby makes it; the primary missed only that
+    assert disk.pending() == {"primary": ["reports/"]}
+    proxy.mode = "forward"
+    disk.backend.member("primary").breaker.succeeded()  # type: ignore[attr-defined]  # past the cooldown
+    assert disk.get("reports/2024.csv") == b"on the primary"
+    assert disk.files("reports") == ["reports/2024.csv"] and disk.directory_exists("reports")
+    assert disk.repair().complete and disk.pending() == {}

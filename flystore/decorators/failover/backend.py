@@ -160,13 +160,15 @@ class FailoverBackend(Backend):
             return self.members
         return [member for member in self.members if not self.ledger.behind(member.name, path)]
 
-    def _write(self, paths: Sequence[str], task: _Task[_T], *, tree: bool = False, settles: bool = True) -> list[_T]:
+    def _write(
+        self, paths: Sequence[str], task: _Task[_T], *, tree: bool = False, folder: bool = False, settles: bool = True
+    ) -> list[_T]:
         """Run ``task`` on the first member that takes it, or on all of them with ``replicate``.
 
         Returns the results of the members that took it, in order.
         """
         if self.replicate:
-            return self._write_everywhere(paths, task, tree=tree, settles=settles)
+            return self._write_everywhere(paths, task, tree=tree, folder=folder, settles=settles)
         outages: list[tuple[str, BaseException]] = []
         absent: list[tuple[str, FileNotFound]] = []
         for member in turns(self.members):
@@ -183,7 +185,7 @@ class FailoverBackend(Backend):
                 outages.append((member.name, error))
                 continue
             for earlier in self.members[: self.members.index(member)]:
-                self.ledger.mark(earlier.name, paths, tree=tree)
+                self.ledger.mark(earlier.name, paths, tree=tree, folder=folder)
             if settles:
                 self.ledger.settle(member.name, paths, tree=tree)
             return [result]
@@ -191,7 +193,9 @@ class FailoverBackend(Backend):
             raise unreachable([*outages, *absent])
         raise absent[0][1]
 
-    def _write_everywhere(self, paths: Sequence[str], task: _Task[_T], *, tree: bool, settles: bool) -> list[_T]:
+    def _write_everywhere(
+        self, paths: Sequence[str], task: _Task[_T], *, tree: bool, folder: bool, settles: bool
+    ) -> list[_T]:
         allowed = [member for member in self.members if member.breaker.allow()] or list(self.members)
         uncalled = list(allowed)  # each holds a reservation of its breaker until it is called
         results: list[_T] = []
@@ -216,7 +220,7 @@ class FailoverBackend(Backend):
             for member in uncalled:  # a refusal (or an interrupt) ended the write before their turn
                 member.breaker.released()
         for name in failed:
-            self.ledger.mark(name, paths, tree=tree)
+            self.ledger.mark(name, paths, tree=tree, folder=folder)
         if settles:
             for name in succeeded:
                 self.ledger.settle(name, paths, tree=tree)
@@ -276,8 +280,9 @@ class FailoverBackend(Backend):
         return any(self._write([path], lambda member: member.backend.delete(path)))
 
     def create_directory(self, path: str, options: WriteOptions) -> None:
-        # Making a directory does not undo a missed delete of it, so it settles nothing.
-        self._write([path], lambda member: member.backend.create_directory(path, options), tree=True, settles=False)
+        # Making a directory does not undo a missed delete of it, so it settles nothing; a disk that
+        # missed it lacks the directory only, not anything inside it (its files stay readable there).
+        self._write([path], lambda member: member.backend.create_directory(path, options), folder=True, settles=False)
 
     def delete_directory(self, path: str) -> bool:
         return any(self._write([path], lambda member: member.backend.delete_directory(path), tree=True))

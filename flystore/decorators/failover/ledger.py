@@ -1,9 +1,10 @@
 """What each disk of a failover disk has missed: the paths it is behind on, until repaired.
 
-Two kinds of entry per disk: a *file* (a write, delete, copy or visibility change of
-that path did not reach the disk) and a *tree* (a directory was created or deleted
-without it, so everything under it is suspect). A disk is behind on a path when the
-path is one of its files, or lies in one of its trees. Reads skip a disk that is
+Three kinds of entry per disk: a *file* (a write, delete, copy or visibility change of
+that path did not reach the disk), a *folder* (a directory was made without it; what
+lies inside is unchanged) and a *tree* (a directory was deleted without it, so
+everything under it is suspect). A disk is behind on a path when the path is one of
+its files or folders, or lies in one of its trees. Reads skip a disk that is
 behind on what they read; ``repair()`` copies the missed state over and clears the
 entries it saw (by sequence number, so an entry renewed meanwhile stays).
 
@@ -41,9 +42,10 @@ class Ledger:
         self._sequence = itertools.count(1)
         self.max_entries = max_entries
 
-    def mark(self, disk: str, paths: Iterable[str], *, tree: bool = False) -> None:
-        """Record that ``disk`` missed a change of ``paths`` (directories when ``tree``)."""
-        kind = "tree" if tree else "file"
+    def mark(self, disk: str, paths: Iterable[str], *, tree: bool = False, folder: bool = False) -> None:
+        """Record that ``disk`` missed a change of ``paths``: of files, of whole directories (``tree``,
+        a deletion), or of directories themselves (``folder``, a directory made: what is in it is unchanged)."""
+        kind = "tree" if tree else "folder" if folder else "file"
         with self._lock:
             entries = self._entries[disk]
             if ("tree", "") in entries:
@@ -76,7 +78,7 @@ class Ledger:
             return False  # the usual case, read without the lock
         with self._lock:
             entries = self._entries[disk]
-            if ("file", path) in entries:
+            if ("file", path) in entries or ("folder", path) in entries:
                 return True
             return any(kind == "tree" and _within(path, tree) for kind, tree in entries)
 
@@ -103,6 +105,12 @@ class Ledger:
         with self._lock:
             return any(kind == "tree" and (_within(path, directory) or _within(directory, path))
                        for kind, path in self._entries[disk])
+
+    def folders_under(self, disk: str, directory: str) -> list[str]:
+        """The directories ``disk`` missed the making of, under ``directory`` (at any depth)."""
+        with self._lock:
+            return sorted(path for kind, path in self._entries[disk]
+                          if kind == "folder" and path != directory and _within(path, directory))
 
     def trees_around(self, disk: str, directory: str) -> list[str]:
         """The tree entries of ``disk`` under ``directory`` or around it, sorted."""

@@ -122,7 +122,8 @@ def patched_listing(
             missed.add(entry.path)
             continue
         yield entry
-    yield from _surviving_folders(failover, path, deep, trees, folders)
+    made = failover.ledger.folders_under(member.name, path)
+    yield from _surviving_folders(failover, path, deep, sorted({*trees, *made}), folders)
     for missed_path in sorted(missed):
         try:
             attributes = failover.stat(missed_path)
