@@ -18,12 +18,13 @@ and within 1.2x of obstore.
 The server sets the ceiling. moto answers every request with ``Connection:
 close`` (a new connection and a new server thread per request) and is one
 Python process, so its own CPU per request bounds every client. The script
-shows that ceiling in the same run, twice: as a measurement (obstore, the
-cheapest client, with four times the concurrency: what the server delivers
-when it is never kept waiting) and as a bound (the server's own user CPU time
-for a batch: with a core to itself and clients that cost nothing it could not
-finish sooner, as its Python code runs one thread at a time). The best ratio
-any client could reach over sequential boto3 is printed beside the target.
+shows that ceiling in the same run: the fastest concurrent client (obstore
+with four times the concurrency is one more), and two bounds from CPU times.
+The server's user CPU for a batch is the least time any client could take
+(its Python code runs one thread at a time); boto3's CPU plus the server's
+for the sequential batch is what the loop would take on an idle machine,
+where nothing else waits for a core. Their ratio is the most any client
+could be faster than sequential boto3 there.
 
 It also measures the async overhead on a memory disk: ``await disk.aio.get``
 vs ``disk.get``.
@@ -60,8 +61,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SMALL = 4096
 CLIENTS = ("flystore.aio", "boto3 sequential", "obstore async", "s3fs _pipe/_cat")
-PROBE = "server ceiling (probe)"
-FLOOR = "server ceiling (CPU bound)"
+PROBE = "obstore, 4x in flight"
+FLOOR = "moto's user CPU"
+IDLE = "boto3 sequential, CPU"
 
 
 def start_moto() -> tuple[subprocess.Popen[bytes], str]:
@@ -82,13 +84,14 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.1)
 
 
-def user_cpu(pid: int) -> float | None:
-    """Seconds of user-mode CPU the process has used (all its threads), or None off Linux."""
+def cpu_times(pid: int) -> tuple[float, float] | None:
+    """Seconds of user and system CPU the process has used (all its threads), or None off Linux."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return int(fields[11]) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def spread(runs: list[float]) -> str:
@@ -154,13 +157,15 @@ def main() -> None:
             got = await disk.aio.get_many(names, max_concurrency=concurrency)
             assert got.ok and all(value == payload for value in got.results.values())
 
-        def boto_batch(names: list[str], what: str) -> Awaitable[None]:
-            def run() -> None:  # in a thread, so that the loop is not the one blocked
+        def boto_batch(names: list[str], what: str) -> Awaitable[float]:
+            def run() -> float:  # in a thread, so that the loop is not the one blocked
+                started = time.thread_time()
                 for name in names:
                     if what == "put":
                         client.put_object(Bucket=bucket, Key=name, Body=payload)
                     else:
                         client.get_object(Bucket=bucket, Key=name)["Body"].read()
+                return time.thread_time() - started  # boto3's own CPU for the batch
 
             return asyncio.to_thread(run)
 
@@ -190,13 +195,17 @@ def main() -> None:
                     for what in ("put", "get"):
                         for who in order:
                             names = keys(who, round_number)
-                            cpu_before = user_cpu(server.pid)
+                            before = cpu_times(server.pid)
                             started = time.perf_counter()
-                            await batches[who](names, what)
+                            outcome = await batches[who](names, what)
                             note(who, what, time.perf_counter() - started)
-                            cpu_after = user_cpu(server.pid)
-                            if who == PROBE and cpu_before is not None and cpu_after is not None:
-                                note(FLOOR, what, cpu_after - cpu_before)
+                            after = cpu_times(server.pid)
+                            if before is None or after is None:
+                                continue
+                            if who == PROBE:
+                                note(FLOOR, what, after[0] - before[0])
+                            elif who == "boto3 sequential":  # client CPU + server CPU: one after the other
+                                note(IDLE, what, outcome + after[0] - before[0] + after[1] - before[1])
             finally:
                 await fs._s3.close()  # s3fs leaves its aiohttp session open otherwise
 
@@ -216,25 +225,28 @@ def report(results: dict[str, dict[str, list[float]]], count: int, concurrency: 
     print(f"{count} x 4 KiB objects, concurrency {concurrency}, {rounds} rounds (clients take turns), "
           "moto in a child process")
     print(f"{'':<28}{'put_many ms: best median worst':>32}{'get_many ms: best median worst':>34}")
-    for who in (*CLIENTS, PROBE, FLOOR):
+    for who in (*CLIENTS, PROBE, FLOOR, IDLE):
         if who in results:
             print(f"{who:<28}{spread(results[who]['put']):>32}{spread(results[who]['get']):>34}")
-    print(f"  ({PROBE}: obstore with {concurrency * 4} in flight; {FLOOR}: moto's user CPU for the same batch)")
+    print(f"  ({PROBE}: {concurrency * 4} requests at once; {FLOOR}: the server's user CPU for that batch, the "
+          "least time any client could take;\n   "
+          f"{IDLE}: boto3's CPU + the server's for its batch, its time on an idle machine)")
     ours = median["flystore.aio"]
     print("ratios of the medians (above 1: flystore.aio is faster):")
     for other, target in (("boto3 sequential", ">= 5"), ("obstore async", ">= 0.83"), ("s3fs _pipe/_cat", "")):
         cells = "  ".join(f"{what} {median[other][what] / ours[what]:5.2f}x" for what in ("put", "get"))
         print(f"  vs {other:<18}{cells}" + (f"   (target {target})" if target else ""))
-    sequential = median["boto3 sequential"]
-    for name in (PROBE, FLOOR):
-        if name in median:
-            cells = "  ".join(f"{what} {sequential[what] / median[name][what]:5.2f}x" for what in ("put", "get"))
-            print(f"  the most any client could be over boto3, by the {name.split('(')[1][:-1]}: {cells}")
+    concurrent = [who for who in (*CLIENTS, PROBE) if who in median and who != "boto3 sequential"]
+    print("the ceiling (how much faster than sequential boto3 any client can be):")
     for what in ("put", "get"):
-        ceiling = median.get(PROBE, {}).get(what)
-        if ceiling:
-            print(f"  {what}: flystore.aio takes {ours[what] / ceiling:.2f}x the probe's time "
-                  f"(obstore async {median['obstore async'][what] / ceiling:.2f}x)")
+        fastest = min(concurrent, key=lambda who: median[who][what])
+        best = median["boto3 sequential"][what] / median[fastest][what]
+        share = median[fastest][what] / ours[what]
+        line = f"  {what}: the fastest client here ({fastest}) is {best:.2f}x; flystore.aio reaches {share:.2f} of it"
+        if FLOOR in median and IDLE in median:
+            line += (f"; bounds: {median['boto3 sequential'][what] / median[FLOOR][what]:.2f}x on this loaded machine, "
+                     f"{median[IDLE][what] / median[FLOOR][what]:.2f}x on an idle one")
+        print(line)
 
 
 def memory_overhead() -> None:
