@@ -249,3 +249,13 @@ def test_s3_deletes_go_out_as_delete_objects_of_1000(s3_disk: tuple[FilesystemAd
     assert result.succeeded == paths and result.failed == ["../bad"]
     assert sorted(deleted) == paths
     assert disk.all_files() == []
+    # The other batches send one request per item: a PUT, a GET or a HEAD each, in lanes.
+    few = {f"few/{number}.bin": bytes([number]) * 4096 for number in range(20)}
+    for batch, argument, check in (
+        (disk.aio.put_many, few, lambda result: result.ok),
+        (disk.aio.get_many, list(few), lambda result: result.results == few),
+        (disk.aio.exists_many, list(few), lambda result: result.results == dict.fromkeys(few, True)),
+    ):
+        before = proxy.stats()["connections"]
+        assert check(asyncio.run(batch(argument, max_concurrency=8)))  # type: ignore[operator]
+        assert proxy.stats()["connections"] - before == len(few), batch.__name__
