@@ -87,3 +87,24 @@ def test_a_bucket_whose_versioning_is_suspended_while_the_disk_runs_moves_it_to_
         strict.put("y.txt", "refused")
     assert not disk.file_exists("y.txt")
     manager.configure({"disks": {}})
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_a_scoped_disks_prune_leaves_a_file_named_like_its_prefix_alone(
+    s3_endpoint: str, bucket: str, client: Any, native: bool
+) -> None:
+    if native:
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    manager = StorageManager({"disks": {
+        "s3": {"driver": "s3", "bucket": bucket, "endpoint": s3_endpoint, **CREDENTIALS},
+        "v": {"driver": "versioned", "disk": "s3"},
+        "acme": {"driver": "scoped", "disk": "v", "prefix": "acme"},
+    }})
+    disk, acme = _versioned(manager, "v"), manager.disk("acme")
+    assert disk.versioning == ("s3" if native else "layout")
+    for number in range(3):
+        disk.put("acme", f"a file beside the directory, {number}")  # object stores allow both
+        acme.put("inside.txt", str(number))
+    assert acme.prune(keep=1) == 2  # type: ignore[attr-defined]
+    assert len(disk.versions("acme")) == 3 and len(disk.versions("acme/inside.txt")) == 1
+    manager.configure({"disks": {}})

@@ -189,13 +189,29 @@ class VersionedFilesystemAdapter(FilesystemAdapter):
             UnableToDeleteFile: a version could not be deleted (those before it are).
             UnableToListContents: the versions could not be listed.
         """
-        if keep is None and older_than is None:
-            raise ValueError("prune needs keep=N, older_than=..., or both")
-        if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 0):
-            raise ValueError(f"keep must be a non-negative int, not {keep!r}")
-        cutoff = _cutoff(older_than)
+        _check_keep(keep, older_than)
         target = self._target(path, UnableToDeleteFile, root=True)
-        return self._run(UnableToDeleteFile, target, lambda: self._versioned.store().prune(target, keep, cutoff))
+        return self._prune(target, keep, older_than)
+
+    def _prune(
+        self, target: str, keep: int | None, older_than: datetime | timedelta | None, *, below: bool = False
+    ) -> int:
+        """``prune`` of the normalised ``target``; ``below``: only paths under it, not a file at it.
+
+        Raises:
+            ValueError: as ``prune``.
+        """
+        _check_keep(keep, older_than)
+        cutoff = _cutoff(older_than)
+        return self._run(UnableToDeleteFile, target,
+                         lambda: self._versioned.store().prune(target, keep, cutoff, below=below))
+
+
+def _check_keep(keep: int | None, older_than: datetime | timedelta | None) -> None:
+    if keep is None and older_than is None:
+        raise ValueError("prune needs keep=N, older_than=..., or both")
+    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 0):
+        raise ValueError(f"keep must be a non-negative int, not {keep!r}")
 
 
 def _cutoff(older_than: datetime | timedelta | None) -> datetime | None:

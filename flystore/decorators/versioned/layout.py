@@ -284,8 +284,9 @@ class LayoutVersions:
         options = WriteOptions(visibility=visibility, mimetype=kept.mime_type, metadata=dict(kept.metadata))
         self._publish_from(record, path, options)
 
-    def prune(self, path: str, keep: int | None, cutoff: datetime | None) -> int:
-        """Delete the versions ``plan_prune`` picks, for ``path`` and every path under it ("" is all).
+    def prune(self, path: str, keep: int | None, cutoff: datetime | None, *, below: bool = False) -> int:
+        """Delete the versions ``plan_prune`` picks, for ``path`` and every path under it ("" is all);
+        with ``below``, not for a file at ``path`` itself.
 
         Raises:
             UnableToListContents: the tree could not be listed.
@@ -295,6 +296,8 @@ class LayoutVersions:
         for entry in self.inner.list_contents(record_directory(path), True):
             owner = user_path_of(entry.path) if isinstance(entry, FileAttributes) else None
             parsed = parse_record_name(entry.name) if owner is not None else None
+            if below and owner == path:
+                continue
             if owner is not None and parsed is not None and isinstance(entry, FileAttributes):
                 groups.setdefault(owner, []).append((entry, parsed[0], parsed[1]))
         deleted = 0

@@ -245,8 +245,9 @@ class NativeVersions:
                                         cause=cause) from cause
         return version
 
-    def prune(self, path: str, keep: int | None, cutoff: datetime | None) -> int:
-        """Delete what ``plan_prune`` picks for ``path`` and every path under it ("" is all).
+    def prune(self, path: str, keep: int | None, cutoff: datetime | None, *, below: bool = False) -> int:
+        """Delete what ``plan_prune`` picks for ``path`` and every path under it ("" is all);
+        with ``below``, not for a file at ``path`` itself.
 
         Raises:
             UnableToListContents: the bucket could not be listed.
@@ -256,7 +257,7 @@ class NativeVersions:
         groups = self._grouped(key, None)
         doomed: list[dict[str, str]] = []
         for name, versions in sorted(groups.items()):
-            if path and name != key and not name.startswith(key + "/"):
+            if path and (name != key or below) and not name.startswith(key + "/"):
                 continue
             doomed.extend({"Key": name, "VersionId": version.id} for version in plan_prune(versions, keep, cutoff))
         for start in range(0, len(doomed), _DELETE_BATCH):

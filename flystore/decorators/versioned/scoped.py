@@ -41,8 +41,8 @@ class VersionedDisk(Protocol):
     def _open_version(self, target: str, version_id: str) -> BinaryIO: ...
     def restore_version(self, path: str, version_id: str) -> str: ...
     def delete_version(self, path: str, version_id: str) -> Version: ...
-    def prune(
-        self, path: str | None = None, *, keep: int | None = None, older_than: datetime | timedelta | None = None
+    def _prune(
+        self, target: str, keep: int | None, older_than: datetime | timedelta | None, *, below: bool = False
     ) -> int: ...
 
 
@@ -187,4 +187,5 @@ class ScopedVersionsAdapter(FilesystemAdapter):
             UnableToListContents: the versions could not be listed.
         """
         user, inner = self._inner(path, UnableToDeleteFile, root=True)
-        return self._run(user, lambda: self._base.prune(inner, keep=keep, older_than=older_than))
+        # At the root, the prefix is a directory: a file of the same name is outside this disk.
+        return self._run(user, lambda: self._base._prune(inner, keep, older_than, below=not user and bool(inner)))
