@@ -9,11 +9,13 @@ from types import MappingProxyType
 from typing import Any, Literal, Union
 
 __all__ = [
+    "STORED_BYTES_DIGESTS",
     "DirectoryAttributes",
     "Entry",
     "FileAttributes",
     "Visibility",
     "WriteOptions",
+    "without_stored_digests",
 ]
 
 Visibility = Literal["public", "private"]
@@ -114,3 +116,13 @@ class WriteOptions:
 
 
 DEFAULT_WRITE = WriteOptions()
+
+
+#: Backend extras that are digests or tags of the bytes as stored (an S3 ETag is their MD5; GCS lists md5
+#: and crc32c): a decorator that transforms the bytes drops them, or they would describe the wrong bytes.
+STORED_BYTES_DIGESTS = frozenset({"etag", "md5", "crc32c"})
+
+
+def without_stored_digests(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` minus what describes the stored bytes rather than the content (``STORED_BYTES_DIGESTS``)."""
+    return {key: value for key, value in extra.items() if key not in STORED_BYTES_DIGESTS}

@@ -39,8 +39,21 @@ class CrossDiskVerbs:
         def disk(self, name: str | None = None) -> FilesystemAdapter: ...
 
     def _operand(self, operand: str) -> tuple[FilesystemAdapter, str]:
+        """The disk and path ``operand`` names: ``disk://path``, else a path on the default disk.
+
+        Raises:
+            InvalidPath: ``operand`` looks like ``name://path`` but ``name`` cannot be a disk's name
+                (read as a path on the default disk, it would land where nobody looks).
+            DiskNotConfigured: no disk of that name.
+        """
         match = _OPERAND.match(operand)
         if match is None:
+            if "://" in operand:
+                raise InvalidPath.at(
+                    operand,
+                    "this looks like 'disk://path' but names no disk: disk names are letters, digits, '_', '-' "
+                    "and '.' (with '@tenant' for a tenant's disk)",
+                )
             return self.disk(), operand
         return self.disk(match.group(1)), match.group(2)
 

@@ -48,12 +48,13 @@ def s3_stack(s3_endpoint: str) -> Iterator[StorageManager]:
         "s3": {"driver": "s3", "bucket": bucket, "endpoint": s3_endpoint, **CREDENTIALS},
         "packed": {"driver": "compressed", "disk": "s3"},
         "once": {"driver": "deduplicated", "disk": "s3"},
+        "sealed": {"driver": "encrypted", "disk": "s3", "key": "base64:" + "QUJD" * 10 + "QUI="},
     }})
     remove_bucket(client, bucket)
     client.close()
 
 
-@pytest.mark.parametrize("name", ["packed", "once"])
+@pytest.mark.parametrize("name", ["packed", "once", "sealed"])
 def test_no_listing_stat_or_fs_info_presents_the_stored_bytes_digest_as_the_contents(
     s3_stack: StorageManager, name: str,
 ) -> None:

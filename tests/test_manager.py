@@ -16,6 +16,7 @@ from flystore import (
     FileNotFound,
     FilesystemAdapter,
     InvalidConfiguration,
+    InvalidPath,
     LocalFilesystemAdapter,
     PathTraversalDetected,
     StorageManager,
@@ -442,3 +443,14 @@ def test_an_unknown_option_lists_the_known_ones_and_suggests_the_closest(
     assert caught.value.option == typo and caught.value.disk == "typo"
     assert f"did you mean '{suggestion}'?" in message
     assert "this driver knows:" in message and suggestion in message.split("knows:")[1]
+
+
+@pytest.mark.parametrize("operand", ["my disk://a.txt", "s3 ://a.txt", "://a.txt", "a/b://c"])
+def test_an_operand_that_only_looks_like_disk_and_path_is_refused(operand: str) -> None:
+    manager = StorageManager({"disks": {"local": {"driver": "memory"}}})
+    manager.disk("local").put("src.txt", b"x")
+    for call in (lambda: manager.copy("src.txt", operand), lambda: manager.copy(operand, "dst.txt"),
+                 lambda: manager.move("src.txt", operand)):
+        with pytest.raises(InvalidPath, match="names no disk"):
+            call()
+    assert manager.disk("local").all_files() == ["src.txt"]

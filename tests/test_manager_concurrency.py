@@ -84,3 +84,4 @@ def test_disks_wrapping_each_other_fail_fast_from_many_threads() -> None:
         for future in futures:
             with pytest.raises(InvalidConfiguration, match="loop: (a -> b -> a|b -> a -> b)"):
                 future.result(timeout=10)
+

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, BinaryIO, NoReturn
 
-from ...attributes import Entry, FileAttributes, WriteOptions
+from ...attributes import Entry, FileAttributes, WriteOptions, without_stored_digests
 from ...backend import Backend, Readable
 from ...errors import IntegrityError, UnableToGeneratePublicUrl, UnableToGenerateTemporaryUrl
 from ..base import DecoratedBackend
@@ -16,9 +16,6 @@ from .format import CODEC_NAMES, FLAG_STORED, Footer
 from .streams import CompressingReader, DecompressingReader, compress_bytes, read_footer
 
 __all__ = ["CompressedBackend", "CompressionInfo"]
-
-#: Backend extras that are digests or tags of the stored (compressed) bytes: shown as the file's, they would lie.
-STORED_FORM_DIGESTS = frozenset({"etag", "md5", "crc32c"})
 
 _URL_REASON = (
     "the disk is compressed: the bytes behind a URL would be the compressed form; read the file through the disk"
@@ -167,4 +164,4 @@ class CompressedBackend(DecoratedBackend):
 
 def _original_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
     """``extra`` without what describes the stored bytes (an S3 ETag is their MD5, GCS lists md5 and crc32c)."""
-    return {key: value for key, value in extra.items() if key not in STORED_FORM_DIGESTS}
+    return without_stored_digests(extra)

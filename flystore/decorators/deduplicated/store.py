@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from ...attributes import without_stored_digests
 from ...errors import IntegrityError
 
 __all__ = ["BLOBS", "RESERVED", "STAGING", "Pointer", "VerifyingReader", "blob_path", "content_extra", "is_reserved"]
@@ -32,7 +33,6 @@ _HEX = re.compile(r"[0-9a-f]{64}")
 
 
 #: Backend extras that are digests or tags of the pointer file's bytes: shown as the content's, they would lie.
-_POINTER_DIGESTS = frozenset({"etag", "md5", "crc32c"})
 
 
 def is_reserved(path: str) -> bool:
@@ -176,4 +176,4 @@ class VerifyingReader(io.BufferedIOBase):
 
 def content_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
     """``extra`` without what describes the pointer's bytes (an S3 ETag is their MD5, GCS lists md5 and crc32c)."""
-    return {key: value for key, value in extra.items() if key not in _POINTER_DIGESTS}
+    return without_stored_digests(extra)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, BinaryIO, NoReturn
 
-from ...attributes import Entry, FileAttributes, WriteOptions
+from ...attributes import Entry, FileAttributes, WriteOptions, without_stored_digests
 from ...backend import Backend, Readable
 from ...errors import (
     IntegrityError,
@@ -50,9 +50,10 @@ class EncryptedBackend(DecoratedBackend):
             return reader.read()
 
     def _plain(self, attributes: FileAttributes) -> FileAttributes:
+        extra = without_stored_digests(attributes.extra)  # an S3 ETag here would be the ciphertext's MD5
         if attributes.size is None:
-            return replace(attributes, checksum=None)
-        return replace(attributes, size=plaintext_size(attributes.size, attributes.path), checksum=None)
+            return replace(attributes, checksum=None, extra=extra)
+        return replace(attributes, size=plaintext_size(attributes.size, attributes.path), checksum=None, extra=extra)
 
     def stat(self, path: str) -> FileAttributes:
         return self._plain(self.inner.stat(path))
