@@ -13,6 +13,7 @@ from .errors import StorageError
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "IterableReader",
+    "PositionedReader",
     "ProgressCallback",
     "ProgressReader",
     "ReadStream",
@@ -207,3 +208,47 @@ class ReadStream:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class PositionedReader(io.BufferedIOBase):
+    """A read-only, seekable stream of ``size`` bytes that keeps its own position.
+
+    Decoding readers (decrypting, decompressing, verifying) share the seek arithmetic here
+    and read from ``_position``; ``_repositioned`` lets one follow a seek in what it wraps.
+    """
+
+    size: int
+    _position: int = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        """Move to ``offset`` from the start, the position or the end; past the end reads nothing.
+
+        Raises:
+            ValueError: an unknown ``whence`` or a position before the start.
+        """
+        if whence == io.SEEK_SET:
+            target = offset
+        elif whence == io.SEEK_CUR:
+            target = self._position + offset
+        elif whence == io.SEEK_END:
+            target = self.size + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if target < 0:
+            raise ValueError("negative seek position")
+        if target != self._position:
+            self._repositioned(target)
+        self._position = target
+        return target
+
+    def _repositioned(self, target: int) -> None:
+        """Called before the position moves to ``target`` (nothing to do unless a subclass reads ahead)."""

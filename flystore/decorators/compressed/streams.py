@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import sys
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from ..._streams import PositionedReader
 from ...backend import Readable
 from ...errors import IntegrityError
 from .codecs import PROBE_RATIO, FrameCodec, already_compressed
@@ -172,7 +172,7 @@ def _read_trailer(handle: BinaryIO, stored_size: int, path: str) -> tuple[Footer
     return footer, index
 
 
-class DecompressingReader(io.BufferedIOBase):
+class DecompressingReader(PositionedReader):
     """A seekable view of the original bytes that decompresses only the frames read.
 
     Opening reads the trailer (footer and index) and checks it against the stored size, so a
@@ -218,29 +218,6 @@ class DecompressingReader(io.BufferedIOBase):
             raise IntegrityError.at(self._path, f"frame {number} is corrupt or cut short (CRC mismatch)")
         self._frame = self._codec.decompress(stored, self.footer.plain_length(number), self._path, number)
         self._frame_number = number
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
-        if whence == io.SEEK_SET:
-            target = offset
-        elif whence == io.SEEK_CUR:
-            target = self._position + offset
-        elif whence == io.SEEK_END:
-            target = self.size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if target < 0:
-            raise ValueError("negative seek position")
-        self._position = target
-        return target
 
     def read(self, size: int | None = -1, /) -> bytes:
         if self.closed:

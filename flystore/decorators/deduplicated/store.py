@@ -11,13 +11,13 @@ path; contents live once each under the reserved directory ``.flystore-dedup``::
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from ..._streams import PositionedReader
 from ...attributes import without_stored_digests
 from ...errors import IntegrityError
 
@@ -83,7 +83,7 @@ class Pointer:
         return blob_path(self.digest)
 
 
-class VerifyingReader(io.BufferedIOBase):
+class VerifyingReader(PositionedReader):
     """The blob behind a pointer: reads stop at the pointer's size and are hashed while sequential.
 
     Reading from the start to the end checks the SHA-256 and raises ``IntegrityError`` at the
@@ -102,30 +102,8 @@ class VerifyingReader(io.BufferedIOBase):
         self._position = 0
         self.size = pointer.size
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
-        if whence == io.SEEK_SET:
-            target = offset
-        elif whence == io.SEEK_CUR:
-            target = self._position + offset
-        elif whence == io.SEEK_END:
-            target = self.size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if target < 0:
-            raise ValueError("negative seek position")
-        if target != self._position:
-            self._handle.seek(min(target, self.size))
-        self._position = target
-        return target
+    def _repositioned(self, target: int) -> None:
+        self._handle.seek(min(target, self.size))
 
     def read(self, size: int | None = -1, /) -> bytes:
         if self.closed:

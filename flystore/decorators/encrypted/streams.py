@@ -7,6 +7,7 @@ import sys
 from collections import deque
 from typing import BinaryIO
 
+from ..._streams import PositionedReader
 from ...backend import Readable
 from ...errors import IntegrityError
 from .format import (
@@ -97,7 +98,7 @@ class EncryptingReader:
         return b"".join(parts)
 
 
-class DecryptingReader(io.BufferedIOBase):
+class DecryptingReader(PositionedReader):
     """A seekable plaintext view of a ciphertext handle that decrypts only the segments read.
 
     Opening reads the header and authenticates the last segment, so a truncated or
@@ -174,29 +175,6 @@ class DecryptingReader(io.BufferedIOBase):
             raise IntegrityError.at(self._path, f"segment {index} is cut short (the file changed while read?)")
         self._segment = self._cipher.open(index, sealed, last)
         self._segment_index = index
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
-        if whence == io.SEEK_SET:
-            target = offset
-        elif whence == io.SEEK_CUR:
-            target = self._position + offset
-        elif whence == io.SEEK_END:
-            target = self.size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if target < 0:
-            raise ValueError("negative seek position")
-        self._position = target
-        return target
 
     def read(self, size: int | None = -1, /) -> bytes:
         if self.closed:
