@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 from ..attributes import Entry, FileAttributes, WriteOptions
 from ..backend import Backend, Readable
+from ..errors import UnableToGeneratePublicUrl, UnableToGenerateTemporaryUrl, UnableToGenerateUrl
 
-__all__ = ["DecoratedBackend"]
+__all__ = ["DecoratedBackend", "TransformingBackend"]
 
 
 class DecoratedBackend(Backend):
@@ -101,3 +102,34 @@ class DecoratedBackend(Backend):
         """Close the wrapped backend when this decorator owns it: never a named disk's (its manager closes it)."""
         if self.owns_inner and not self.inner.shared:
             self.inner.close()
+
+
+class TransformingBackend(DecoratedBackend):
+    """A decorator whose stored bytes are not the file's (ciphertext, compressed frames, pointers).
+
+    A URL or a local path would hand out the stored form, and a direct upload would bypass the
+    transformation, so all of them are refused with the subclass's reasons.
+    """
+
+    #: Why a URL cannot be given, e.g. "the disk is encrypted: the bytes behind a URL would be ciphertext".
+    url_refusal: str = "the bytes behind a URL would not be the file's"
+    #: Why a direct upload cannot be offered.
+    upload_refusal: str = "a client uploading directly would bypass the disk"
+
+    def _no_url(self, error: type[UnableToGenerateUrl], path: str) -> NoReturn:
+        raise error.at(path, self.url_refusal)
+
+    def public_url(self, path: str) -> str | None:
+        self._no_url(UnableToGeneratePublicUrl, path)
+
+    def temporary_url(self, path: str, expires_at: datetime, options: Mapping[str, Any]) -> str | None:
+        self._no_url(UnableToGenerateTemporaryUrl, path)
+
+    def temporary_upload_url(
+        self, path: str, expires_at: datetime, options: Mapping[str, Any]
+    ) -> tuple[str, dict[str, str]] | None:
+        raise UnableToGenerateTemporaryUrl.at(path, self.upload_refusal)
+
+    def local_path(self, path: str) -> str | None:
+        return None  # the local file holds the stored form
+

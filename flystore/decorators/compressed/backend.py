@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, BinaryIO
 
 from ...attributes import Entry, FileAttributes, WriteOptions, without_stored_digests
 from ...backend import Backend, Readable
-from ...errors import IntegrityError, UnableToGeneratePublicUrl, UnableToGenerateTemporaryUrl
-from ..base import DecoratedBackend
+from ...errors import IntegrityError
+from ..base import TransformingBackend
 from .codecs import FrameCodec, codec_for
 from .format import CODEC_NAMES, FLAG_STORED, Footer
 from .streams import CompressingReader, DecompressingReader, compress_bytes, read_footer
@@ -48,7 +47,7 @@ class CompressionInfo:
         return self.size / self.stored_size if self.size else 1.0
 
 
-class CompressedBackend(DecoratedBackend):
+class CompressedBackend(TransformingBackend):
     """Frames of zstd (or gzip) over any backend; names and metadata pass through unchanged.
 
     Args:
@@ -57,6 +56,9 @@ class CompressedBackend(DecoratedBackend):
         level: the codec's level (zstd 1..22, default 3; gzip 1..9, default 6).
         frame_size: original bytes per frame; a ranged read decompresses one frame.
     """
+
+    url_refusal = _URL_REASON
+    upload_refusal = "the disk is compressed: a client uploading directly would store uncompressed bytes"
 
     def __init__(self, inner: Backend, *, codec: str = "zstd", level: int | None = None,
                  frame_size: int = 512 * 1024) -> None:
@@ -139,27 +141,6 @@ class CompressedBackend(DecoratedBackend):
 
     # copy and move pass through: the stored form does not depend on the path.
 
-    # -- URLs ----------------------------------------------------------------------
-
-    @staticmethod
-    def _no_url(error: type[UnableToGeneratePublicUrl] | type[UnableToGenerateTemporaryUrl], path: str) -> NoReturn:
-        raise error.at(path, _URL_REASON)
-
-    def public_url(self, path: str) -> str | None:
-        self._no_url(UnableToGeneratePublicUrl, path)
-
-    def temporary_url(self, path: str, expires_at: datetime, options: Mapping[str, Any]) -> str | None:
-        self._no_url(UnableToGenerateTemporaryUrl, path)
-
-    def temporary_upload_url(
-        self, path: str, expires_at: datetime, options: Mapping[str, Any]
-    ) -> tuple[str, dict[str, str]] | None:
-        raise UnableToGenerateTemporaryUrl.at(
-            path, "the disk is compressed: a client uploading directly would store uncompressed bytes"
-        )
-
-    def local_path(self, path: str) -> str | None:
-        return None  # the local file holds the compressed form
 
 
 def _original_extra(extra: Mapping[str, Any]) -> dict[str, Any]:

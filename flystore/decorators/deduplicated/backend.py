@@ -14,10 +14,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any, BinaryIO, NoReturn
+from typing import BinaryIO
 
 from ...attributes import Entry, FileAttributes, WriteOptions
 from ...backend import Backend, Readable
@@ -27,12 +27,10 @@ from ...errors import (
     StorageError,
     UnableToCopyFile,
     UnableToCreateDirectory,
-    UnableToGeneratePublicUrl,
-    UnableToGenerateTemporaryUrl,
     UnableToMoveFile,
     UnableToWriteFile,
 )
-from ..base import DecoratedBackend
+from ..base import TransformingBackend
 from .gate import CollectionGate
 from .store import RESERVED, STAGING, Pointer, VerifyingReader, blob_path, content_extra, is_reserved
 
@@ -78,7 +76,7 @@ def _read_up_to(stream: Readable, limit: int) -> tuple[bytes, bool]:
     return b"".join(parts), False
 
 
-class DeduplicatedBackend(DecoratedBackend):
+class DeduplicatedBackend(TransformingBackend):
     """Content-addressed storage over any backend (see store.py for the layout).
 
     Args:
@@ -88,6 +86,9 @@ class DeduplicatedBackend(DecoratedBackend):
             they reuse, so a collection's candidates are never blobs a write in progress
             (one taking under ``grace / 2``) has just stored or found.
     """
+
+    url_refusal = _URL_REASON
+    upload_refusal = "the disk is deduplicated: a client uploading directly would bypass the content store"
 
     def __init__(self, inner: Backend, *, grace: float = 3600.0) -> None:
         super().__init__(inner)
@@ -302,25 +303,3 @@ class DeduplicatedBackend(DecoratedBackend):
         if is_reserved(path):
             raise FileNotFound.at(path, _RESERVED_REASON)
         self.inner.set_visibility(path, visibility)
-
-    # -- URLs ----------------------------------------------------------------------------
-
-    @staticmethod
-    def _no_url(error: type[UnableToGeneratePublicUrl] | type[UnableToGenerateTemporaryUrl], path: str) -> NoReturn:
-        raise error.at(path, _URL_REASON)
-
-    def public_url(self, path: str) -> str | None:
-        self._no_url(UnableToGeneratePublicUrl, path)
-
-    def temporary_url(self, path: str, expires_at: datetime, options: Mapping[str, Any]) -> str | None:
-        self._no_url(UnableToGenerateTemporaryUrl, path)
-
-    def temporary_upload_url(
-        self, path: str, expires_at: datetime, options: Mapping[str, Any]
-    ) -> tuple[str, dict[str, str]] | None:
-        raise UnableToGenerateTemporaryUrl.at(
-            path, "the disk is deduplicated: a client uploading directly would bypass the content store"
-        )
-
-    def local_path(self, path: str) -> str | None:
-        return None  # the local file is a pointer

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, BinaryIO
 
 from ...attributes import Entry, FileAttributes, WriteOptions, without_stored_digests
 from ...backend import Backend, Readable
 from ...errors import (
     IntegrityError,
-    UnableToGeneratePublicUrl,
-    UnableToGenerateTemporaryUrl,
 )
-from ..base import DecoratedBackend
+from ..base import TransformingBackend
 from .format import KeyRing, plaintext_size
 from .streams import DecryptingReader, EncryptingReader, encrypt_bytes
 
@@ -27,8 +24,11 @@ _URL_REASON = (
 )
 
 
-class EncryptedBackend(DecoratedBackend):
+class EncryptedBackend(TransformingBackend):
     """AES-256-GCM segments over any backend; names and metadata pass through in plaintext."""
+
+    url_refusal = _URL_REASON
+    upload_refusal = "the disk is encrypted: a client uploading directly would store plaintext"
 
     def __init__(self, inner: Backend, keys: KeyRing) -> None:
         super().__init__(inner)
@@ -118,25 +118,3 @@ class EncryptedBackend(DecoratedBackend):
             # The base backend's write is atomic: readers see the old or the new ciphertext, never a mix.
             self.write_stream(path, reader, options)
         return True
-
-    # -- URLs ----------------------------------------------------------------------
-
-    @staticmethod
-    def _no_url(error: type[UnableToGeneratePublicUrl] | type[UnableToGenerateTemporaryUrl], path: str) -> NoReturn:
-        raise error.at(path, _URL_REASON)
-
-    def public_url(self, path: str) -> str | None:
-        self._no_url(UnableToGeneratePublicUrl, path)
-
-    def temporary_url(self, path: str, expires_at: datetime, options: Mapping[str, Any]) -> str | None:
-        self._no_url(UnableToGenerateTemporaryUrl, path)
-
-    def temporary_upload_url(
-        self, path: str, expires_at: datetime, options: Mapping[str, Any]
-    ) -> tuple[str, dict[str, str]] | None:
-        raise UnableToGenerateTemporaryUrl.at(
-            path, "the disk is encrypted: a client uploading directly would store plaintext"
-        )
-
-    def local_path(self, path: str) -> str | None:
-        return None  # the local file holds ciphertext
