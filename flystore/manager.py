@@ -280,6 +280,31 @@ class StorageManager(CrossDiskVerbs, FakeSwitching):
         with self._lock:
             self._disks[name] = disk
 
+    def _drop_dependents(self, name: str) -> None:
+        """Forget the built disks that wrap ``name``, directly or not, so they rebuild over what it is now.
+
+        Called when a fake replaces ``name`` or the real disk comes back; faked disks stay.
+        """
+        disks = self.config["disks"]
+        wrapping: dict[str, bool] = {}
+
+        def wraps(candidate: str, seen: frozenset[str]) -> bool:
+            if candidate not in wrapping:
+                options = disks.get(candidate)
+                named = list(_named_disks(options)) if isinstance(options, Mapping) else []
+                wrapping[candidate] = any(
+                    inner == name or (inner not in seen and wraps(inner, seen | {inner})) for inner in named
+                )
+            return wrapping[candidate]
+
+        self._generation += 1
+        for other in list(self._disks):
+            if other != name and other not in self._fakes and wraps(other, frozenset({other})):
+                built = self._disks.pop(other)
+                if not self._is_shared(built):
+                    with contextlib.suppress(StorageError, OSError):
+                        built.close()
+
     def _is_shared(self, disk: FilesystemAdapter) -> bool:
         return any(other is disk for other in self._disks.values())
 

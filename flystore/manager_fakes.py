@@ -31,6 +31,8 @@ class FakeSwitching:
         @property
         def default_disk_name(self) -> str: ...
 
+        def _drop_dependents(self, name: str) -> None: ...
+
     def fake(self, name: str | None = None, *, local: bool = False, **overrides: Any) -> FakeDisk:
         """Swap disk ``name`` (default disk when None) for an empty ``FakeDisk`` and return it.
 
@@ -67,6 +69,7 @@ class FakeSwitching:
             if previous is not None and previous not in self._persistent_fakes.values():
                 previous.close()
         self._disks[key] = fake
+        self._drop_dependents(key)  # a cached(s3) built before s3 was faked would still write to S3
 
     def restore(self, name: str | None = None) -> None:
         """Put real disks back in place of fakes (all of them when ``name`` is None)."""
@@ -81,6 +84,7 @@ class FakeSwitching:
                     fake.close()
                 if original is not None:
                     self._disks[key] = original
+                self._drop_dependents(key)
 
     @contextlib.contextmanager
     def faking(self, name: str | None = None, **overrides: Any) -> Iterator[FakeDisk]:

@@ -168,3 +168,23 @@ def test_disk_contract_without_hypothesis_names_the_testing_extra(monkeypatch: p
         DiskContract().test_random_operation_sequences_agree_with_a_model(disk)
     declared = requires("flystore") or []
     assert any(spec.startswith("hypothesis") and 'extra == "testing"' in spec for spec in declared)
+
+
+def test_faking_a_disk_reaches_the_decorator_disks_already_built_over_it() -> None:
+    manager = StorageManager({"disks": {
+        "s3": {"driver": "memory"},
+        "scoped": {"driver": "scoped", "disk": "s3", "prefix": "app"},
+        "cached": {"driver": "cached", "disk": "scoped", "store": "memory"},
+        "other": {"driver": "memory"},
+    }})
+    real = manager.disk("s3")
+    other = manager.disk("other")
+    manager.disk("cached").put("before.txt", b"real")  # built over the real disk
+    fake = manager.fake("s3")
+    manager.disk("cached").put("during.txt", b"faked")
+    fake.assert_exists("app/during.txt")
+    assert real.files("app") == ["app/before.txt"], "a decorator built before the fake wrote to the real disk"
+    assert manager.disk("other") is other  # disks that do not wrap the faked one are kept
+    manager.restore("s3")
+    assert manager.disk("cached").get("before.txt") == b"real"
+    assert not manager.disk("cached").exists("during.txt")
