@@ -147,6 +147,18 @@ class TestS3Calls:
         assert calls == {"quick_stat": 1}
         assert s3.get_visibility("t/one.txt") == "public" and acl_requests == ["t/one.txt"]  # stat still asks
 
+    def test_info_through_scoped_is_still_one_head_without_an_acl_request(
+        self, s3: FilesystemAdapter, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        acl_requests: list[str] = []
+        original = s3.backend.visibility  # type: ignore[attr-defined]
+        monkeypatch.setattr(s3.backend, "visibility", lambda path: acl_requests.append(path) or original(path))
+        from flystore.decorators.prefixed import PrefixedBackend
+
+        scoped = FilesystemAdapter(PrefixedBackend(s3.backend, "t"), name="scoped")  # the same S3 backend, scoped
+        info = scoped.fs.info("one.txt")
+        assert (info["name"], info["size"], acl_requests) == ("one.txt", 1, [])
+
     def test_find_of_a_prefix_is_one_listing(self, s3: FilesystemAdapter, monkeypatch: pytest.MonkeyPatch) -> None:
         calls = counting(s3.backend, monkeypatch)
         assert s3.fs.find("t") == ["t/one.txt"]

@@ -80,6 +80,31 @@ def test_open_xb_writers_that_all_passed_the_check_have_one_winner(disk: Filesys
     assert fs.cat_file("race/x.bin") == _payload(won[0])
 
 
+@pytest.mark.parametrize("inner", ["memory", "local"])
+def test_a_scoped_disk_keeps_the_exclusive_create_of_the_disk_below(inner: str, tmp_path: Path) -> None:
+    manager = StorageManager({"disks": {"memory": {"driver": "memory"},
+                                        "local": {"driver": "local", "root": str(tmp_path / "root")},
+                                        "app": {"driver": "scoped", "disk": inner, "prefix": "tenant/app"}}})
+    fs = manager.disk("app").fs
+    handles = [fs.open("race/x.bin", "xb") for _ in range(WRITERS)]  # every check passes
+    for index, handle in enumerate(handles):
+        handle.write(_payload(index))
+    won, errors = _race([handle.close for handle in handles])
+    assert len(won) == 1 and all(isinstance(error, FileExistsError) for error in errors)
+    assert manager.disk(inner).get("tenant/app/race/x.bin") == _payload(won[0])
+
+
+def test_a_read_only_disk_refuses_an_exclusive_create_as_read_only() -> None:
+    from flystore import ReadOnlyDisk
+
+    manager = StorageManager({"disks": {"m": {"driver": "memory"}, "ro": {"driver": "read_only", "disk": "m"}}})
+    manager.disk("m").put("there.txt", b"1")
+    for path in ("there.txt", "new.txt"):
+        with pytest.raises(ReadOnlyDisk):
+            manager.disk("ro").fs.pipe_file(path, b"2", mode="create")
+    assert manager.disk("m").all_files() == ["there.txt"]
+
+
 def test_a_losing_exclusive_writer_leaves_the_file_and_nothing_else(disk: FilesystemAdapter) -> None:
     fs = disk.fs
     first, second = fs.open("d/f.txt", "xb"), fs.open("d/f.txt", "xb")

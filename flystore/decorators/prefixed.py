@@ -66,6 +66,10 @@ class PrefixedBackend(DecoratedBackend):
         with self._user_paths:
             return self.inner.stat(self._key(path)).with_path(path)
 
+    def quick_stat(self, path: str) -> FileAttributes:
+        with self._user_paths:
+            return self.inner.quick_stat(self._key(path)).with_path(path)
+
     def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
         with self._user_paths:
             for entry in self.inner.list_contents(self._key(path), deep):
@@ -80,6 +84,10 @@ class PrefixedBackend(DecoratedBackend):
     def write(self, path: str, data: bytes, options: WriteOptions) -> None:
         with self._user_paths:
             self.inner.write(self._key(path), data, options)
+
+    def write_new(self, path: str, stream: Readable, options: WriteOptions) -> None:
+        with self._user_paths:
+            self.inner.write_new(self._key(path), stream, options)
 
     def write_stream(self, path: str, stream: Readable, options: WriteOptions) -> None:
         with self._user_paths:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, BinaryIO, NoReturn
 
-from ..attributes import WriteOptions
+from ..attributes import FileAttributes, WriteOptions
 from ..backend import Readable
 from ..errors import ReadOnlyDisk
 from .base import DecoratedBackend
@@ -26,6 +26,12 @@ class ReadOnlyBackend(DecoratedBackend):
 
     def write_stream(self, path: str, stream: Readable, options: WriteOptions) -> None:
         self._refuse(path, "writing")
+
+    def write_new(self, path: str, stream: Readable, options: WriteOptions) -> None:
+        self._refuse(path, "writing")  # before any existence check: read-only, not "already exists"
+
+    def quick_stat(self, path: str) -> FileAttributes:
+        return self.inner.quick_stat(path)
 
     def open_write(self, path: str, options: WriteOptions) -> BinaryIO | None:
         self._refuse(path, "writing")
