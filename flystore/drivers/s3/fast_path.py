@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
-
-from .signing import SigV4, host_header
+from urllib.parse import quote
 
 # PutObject parameters the direct path can send as plain headers.
 _PUT_HEADERS = {
@@ -50,9 +48,8 @@ class _DirectRequests:
     A botocore call spends about a millisecond of CPU in its generic pipeline
     (parameter handling, event hooks, endpoint rules, response parsing) around
     each request; for a 4 KiB object that is a third of the wall time on a
-    local server. The direct path signs the request with :class:`SigV4` (the
-    rules of botocore's S3 signer, with the day's signing key kept) and sends
-    it through the client's own HTTP session (same pool,
+    local server. The direct path signs the request with botocore's SigV4
+    signer and sends it through the client's own HTTP session (same pool,
     TLS settings, proxies and timeouts), and handles only the plain answers:
     2xx, and 404 for GET/HEAD. Anything else (redirects, throttling, errors,
     connection failures) raises ``_Miss`` and the caller repeats the call
@@ -60,29 +57,27 @@ class _DirectRequests:
     """
 
     def __init__(self, client: Any, base_url: str, credentials: Any, region: str) -> None:
-        from botocore.awsrequest import AWSPreparedRequest, HeadersDict
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
 
         self._send = client._endpoint.http_session.send
-        self._prepared = AWSPreparedRequest
-        self._headers = HeadersDict
+        self._request = AWSRequest
+        self._signer = S3SigV4Auth
         self.base_url = base_url
-        self._path = urlsplit(base_url).path.rstrip("/")
         self._credentials = credentials
-        self._signer = SigV4(host_header(base_url), region)
+        self._region = region
 
     def send(self, method: str, key: str, headers: dict[str, str] | None = None, body: bytes | None = None,
              *, stream: bool = False) -> Any:
         """Send one request; transport errors propagate (the caller decides about retrying)."""
-        quoted = quote(key, safe="/~")
-        fields = dict(headers or {})
-        body = body or None  # as botocore sends an empty body: none, with a length of 0
-        if method == "PUT":
-            fields["Content-Length"] = str(len(body or b""))
+        request = self._request(method=method, url=f"{self.base_url}/{quote(key, safe='/~')}", headers=headers or {},
+                                data=body)
+        if body is not None:
+            request.headers["Content-Length"] = str(len(body))
         if self._credentials is not None:
-            frozen = self._credentials.get_frozen_credentials()
-            self._signer.sign(method, f"{self._path}/{quoted}", fields, body,
-                              frozen.access_key, frozen.secret_key, frozen.token)
-        prepared = self._prepared(method, f"{self.base_url}/{quoted}", self._headers(fields), body, stream)
+            self._signer(self._credentials.get_frozen_credentials(), "s3", self._region).add_auth(request)
+        prepared = request.prepare()
+        prepared.stream_output = stream
         return self._send(prepared)
 
     @staticmethod
