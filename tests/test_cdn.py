@@ -13,6 +13,7 @@ import pytest
 from flystore import CDNFilesystemAdapter, FilesystemAdapter, InvalidConfiguration, StorageManager
 from flystore.decorators.cdn import CDNInvalidationFailed
 from flystore.testing import DiskContract
+from tests.contract_fixtures import Disks, S3Contract
 from tests.drivers.test_s3 import CREDENTIALS, raw_client, remove_bucket
 
 
@@ -259,33 +260,16 @@ class TestCDNLocalDisk(DiskContract):
         yield manager.disk("c")
 
 
-class TestCDNS3Disk(DiskContract):
+class TestCDNS3Disk(S3Contract):
     stateful_examples = 5
     stateful_steps = 10
 
-    @pytest.fixture(scope="class")
-    def bucket(self, s3_endpoint: str) -> Iterator[str]:
-        """One bucket for the class; each test gets an empty disk under its own key prefix."""
-        name = f"flystore-{uuid.uuid4().hex[:16]}"
-        client = raw_client(s3_endpoint)
-        client.create_bucket(Bucket=name)
-        yield name
-        remove_bucket(client, name)
-        client.close()
-
     @pytest.fixture
-    def disk(self, s3_endpoint: str, bucket: str) -> Iterator[FilesystemAdapter]:
+    def layers(self) -> Disks:
         # CloudFront itself is proven above; here a purge callable keeps these tests fast.
         sent: list[list[str]] = []
-        manager = StorageManager({"disks": {
-            "s3": {"driver": "s3", "bucket": bucket, "prefix": uuid.uuid4().hex, "endpoint": s3_endpoint,
-                   **CREDENTIALS},
-            "c": {"driver": "cdn", "disk": "s3", "cdn_url": "https://cdn.example", "auto_invalidate": True,
-                  "purge": sent.append, "batch_window": 0},
-        }})
-        disk = manager.disk("c")
-        yield disk
-        disk.close()
+        return {"c": {"driver": "cdn", "disk": "s3", "cdn_url": "https://cdn.example", "auto_invalidate": True,
+                      "purge": sent.append, "batch_window": 0}}
 
 
 def test_a_full_batch_that_fails_never_fails_the_write() -> None:

@@ -7,20 +7,18 @@ disk shows (nothing reached one replica and not the other).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from flystore import FilesystemAdapter, StorageManager
 from flystore.decorators.failover import FailoverFilesystemAdapter
 from flystore.testing import DiskContract
+from tests.contract_fixtures import ConfiguredContract, Disks, S3Contract
 
-CREDENTIALS = {"key": "testing", "secret": "testing", "region": "us-east-1"}
 
-
-def _assert_replicas_agree(disk: FailoverFilesystemAdapter) -> None:
+def _assert_replicas_agree(disk: FilesystemAdapter) -> None:
+    assert isinstance(disk, FailoverFilesystemAdapter)
     assert disk.pending() == {}
     listings = {member.name: member.all_files() for member in disk.disks}
     first, *others = listings.values()
@@ -45,50 +43,33 @@ class TestFailoverOverMemory(DiskContract):
         assert manager.disk("b").all_files() == []  # the fallback was never needed
 
 
-class TestReplicatedFailoverOverMemory(DiskContract):
+class TestReplicatedFailoverOverMemory(ConfiguredContract):
     @pytest.fixture
-    def disk(self) -> Iterator[FilesystemAdapter]:
-        manager = StorageManager({"disks": {
+    def layers(self) -> Disks:
+        return {
             "a": {"driver": "memory"},
             "b": {"driver": "memory"},
             "c": {"driver": "memory"},
             "f": {"driver": "failover", "disks": ["a", "b", "c"], "replicate": True, "write_quorum": 2},
-        }})
-        disk = manager.disk("f")
-        yield disk
-        assert isinstance(disk, FailoverFilesystemAdapter)
+        }
+
+    def verify(self, disk: FilesystemAdapter) -> None:
         _assert_replicas_agree(disk)
 
 
-@pytest.fixture(scope="class")
-def s3_bucket(s3_endpoint: str) -> Iterator[str]:
-    from tests.drivers.test_s3 import raw_client, remove_bucket
-
-    name = f"failover-contract-{uuid.uuid4().hex[:12]}"
-    client: Any = raw_client(s3_endpoint)
-    client.create_bucket(Bucket=name)
-    yield name
-    remove_bucket(client, name)
-    client.close()
-
-
-class TestReplicatedFailoverOverS3AndMemory(DiskContract):
+class TestReplicatedFailoverOverS3AndMemory(S3Contract):
     stateful_examples = 4
     stateful_steps = 10
 
     @pytest.fixture
-    def disk(self, s3_endpoint: str, s3_bucket: str) -> Iterator[FilesystemAdapter]:
-        manager = StorageManager({"disks": {
-            "s3": {"driver": "s3", "bucket": s3_bucket, "prefix": uuid.uuid4().hex, "endpoint": s3_endpoint,
-                   **CREDENTIALS},
+    def layers(self) -> Disks:
+        return {
             "memory": {"driver": "memory"},
             "f": {"driver": "failover", "disks": ["s3", "memory"], "replicate": True},
-        }})
-        disk = manager.disk("f")
-        yield disk
-        assert isinstance(disk, FailoverFilesystemAdapter)
+        }
+
+    def verify(self, disk: FilesystemAdapter) -> None:
         _assert_replicas_agree(disk)
-        manager.configure({"disks": {}})
 
 
 class TestFailoverAmongOtherDecorators(DiskContract):
@@ -108,9 +89,7 @@ class TestFailoverAmongOtherDecorators(DiskContract):
             "top": {"driver": "cached", "disk": "both"},
         }})
         yield manager.disk("top")
-        both = manager.disk("both")
-        assert isinstance(both, FailoverFilesystemAdapter)
-        _assert_replicas_agree(both)
+        _assert_replicas_agree(manager.disk("both"))
         assert all(path.startswith("replica/") for path in manager.disk("m1").all_files())
         for path in manager.disk("m2").all_files():  # only ciphertext on the encrypted replica
             plain, raw = manager.disk("near").get(path), manager.disk("m2").get(path)

@@ -31,6 +31,7 @@ from flystore import (
     UnableToWriteFile,
 )
 from flystore.decorators.failover import FailoverFilesystemAdapter, is_outage
+from tests.contract_fixtures import temporary_bucket
 from tests.faultproxy import FaultProxy
 from tests.services import AZURITE_ACCOUNT, AZURITE_KEY
 
@@ -39,14 +40,8 @@ CREDENTIALS = {"key": "testing", "secret": "testing", "region": "us-east-1"}
 
 @pytest.fixture(scope="module")
 def bucket(s3_endpoint: str) -> Iterator[str]:
-    from tests.drivers.test_s3 import raw_client, remove_bucket
-
-    name = f"failover-edges-{uuid.uuid4().hex[:12]}"
-    client: Any = raw_client(s3_endpoint)
-    client.create_bucket(Bucket=name)
-    yield name
-    remove_bucket(client, name)
-    client.close()
+    with temporary_bucket(s3_endpoint, "failover-edges") as name:
+        yield name
 
 
 @pytest.fixture(scope="module")

@@ -22,21 +22,16 @@ from flystore import (
     VersionedFilesystemAdapter,
     VersionNotFound,
 )
+from tests.contract_fixtures import temporary_bucket
 from tests.drivers.test_s3 import CREDENTIALS, raw_client, remove_bucket
-from tests.versioned_support import remove_versioned_bucket
 
 KINDS = ["memory", "local", "s3"]
 
 
 @pytest.fixture(scope="module")
 def versioned_bucket(s3_endpoint: str) -> Iterator[str]:
-    name = f"flystore-v-{uuid.uuid4().hex[:12]}"
-    client: Any = raw_client(s3_endpoint)
-    client.create_bucket(Bucket=name)
-    client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    yield name
-    remove_versioned_bucket(client, name)
-    client.close()
+    with temporary_bucket(s3_endpoint, "flystore-v", versioned=True) as name:
+        yield name
 
 
 @pytest.fixture(scope="module")

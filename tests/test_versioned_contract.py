@@ -6,14 +6,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from flystore import FilesystemAdapter, StorageManager, VersionedFilesystemAdapter
 from flystore.testing import DiskContract
-from tests.drivers.test_s3 import CREDENTIALS, raw_client
-from tests.versioned_support import remove_versioned_bucket
+from tests.contract_fixtures import temporary_bucket
+from tests.drivers.test_s3 import CREDENTIALS
 
 
 class TestVersionedMemoryDisk(DiskContract):
@@ -54,13 +53,8 @@ class TestVersionedNativeS3Disk(DiskContract):
 
     @pytest.fixture(scope="class")
     def bucket(self, s3_endpoint: str) -> Iterator[str]:
-        name = f"flystore-v-{uuid.uuid4().hex[:12]}"
-        client: Any = raw_client(s3_endpoint)
-        client.create_bucket(Bucket=name)
-        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-        yield name
-        remove_versioned_bucket(client, name)
-        client.close()
+        with temporary_bucket(s3_endpoint, "flystore-v", versioned=True) as name:
+            yield name
 
     @pytest.fixture(scope="class")
     def s3(self, s3_endpoint: str, bucket: str) -> Iterator[StorageManager]:

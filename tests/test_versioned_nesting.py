@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,8 +11,8 @@ import pandas as pd  # type: ignore[import-untyped]  # a test dependency: missin
 import pytest
 
 from flystore import IntegrityError, StorageManager, VersionedFilesystemAdapter
+from tests.contract_fixtures import temporary_bucket
 from tests.drivers.test_s3 import CREDENTIALS, raw_client
-from tests.versioned_support import remove_versioned_bucket
 
 
 def test_versions_over_an_encrypted_disk_are_encrypted_too() -> None:
@@ -51,13 +50,8 @@ def test_versions_over_an_encrypted_disk_are_encrypted_too() -> None:
 
 @pytest.fixture
 def versioned_bucket(s3_endpoint: str) -> Iterator[str]:
-    name = f"flystore-v-{uuid.uuid4().hex[:12]}"
-    client: Any = raw_client(s3_endpoint)
-    client.create_bucket(Bucket=name)
-    client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    yield name
-    remove_versioned_bucket(client, name)
-    client.close()
+    with temporary_bucket(s3_endpoint, "flystore-v", versioned=True) as name:
+        yield name
 
 
 def test_native_versions_reach_s3_through_scoped_layers(s3_endpoint: str, versioned_bucket: str) -> None:
