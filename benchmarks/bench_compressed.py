@@ -28,7 +28,7 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,6 +37,7 @@ import zstandard
 from flystore import CompressedFilesystemAdapter, FilesystemAdapter
 from flystore.decorators.base import DecoratedBackend
 from flystore.drivers.memory import MemoryBackend
+from tests.counting import Counting
 
 MIB = 1024 * 1024
 
@@ -55,42 +56,12 @@ class _Sink(io.RawIOBase):
         return size
 
 
-class _CountingFile(io.RawIOBase):
-    def __init__(self, handle: BinaryIO, owner: Counting) -> None:
-        self._handle, self._owner = handle, owner
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._handle.seek(offset, whence)
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
-        self._owner.bytes_read += len(data)
-        return data
-
-    def close(self) -> None:
-        self._handle.close()
-        super().close()
-
-
 class Discarding(DecoratedBackend):
     """Drains what is written and keeps nothing: the disk's own work, as the libraries' runs measure theirs."""
 
     def write_stream(self, path: str, stream: Any, options: Any) -> None:
         while stream.read(MIB):
             pass
-
-
-class Counting(DecoratedBackend):
-    bytes_read = 0
-
-    def open_read(self, path: str) -> BinaryIO:
-        return _CountingFile(super().open_read(path), self)  # type: ignore[return-value]
 
 
 def text_corpus(size: int, seed: int = 42) -> bytes:
@@ -190,13 +161,13 @@ def measure(name: str, data: bytes, repeats: int) -> list[tuple[str, str]]:
          f"{size / ginfo.stored_size:8.2f}"),
     ]
     if name == "text":
-        counting.bytes_read = 0
+        counting.counter.clear()
         started = time.perf_counter()
         with zdisk.open("f") as handle:
             handle.seek(size // 2)
             assert handle.read(4096) == data[size // 2:size // 2 + 4096]
         ranged = time.perf_counter() - started
-        rows += [(f"{name}: 4 KiB at the middle, bytes read from the base disk", f"{counting.bytes_read:8d}"),
+        rows += [(f"{name}: 4 KiB at the middle, bytes read from the base disk", f"{counting.counter['bytes']:8d}"),
                  (f"{name}: 4 KiB at the middle, time", f"{ranged * 1000:8.1f} ms")]
     return rows
 

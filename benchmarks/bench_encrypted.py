@@ -13,54 +13,23 @@ Measures, in one run each:
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from flystore import EncryptedFilesystemAdapter, FilesystemAdapter, LocalFilesystemAdapter
-from flystore.decorators.base import DecoratedBackend
 from flystore.decorators.encrypted.format import HEADER_SIZE, SEALED_SEGMENT, SEGMENT_SIZE
 from flystore.decorators.encrypted.streams import EncryptingReader
+from tests.counting import Counting
 
 MIB = 1024 * 1024
-
-
-class _CountingFile(io.RawIOBase):
-    def __init__(self, handle: BinaryIO, owner: Counting) -> None:
-        self._handle, self._owner = handle, owner
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._handle.seek(offset, whence)
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
-        self._owner.bytes_read += len(data)
-        return data
-
-    def close(self) -> None:
-        self._handle.close()
-        super().close()
-
-
-class Counting(DecoratedBackend):
-    bytes_read = 0
-
-    def open_read(self, path: str) -> BinaryIO:
-        return _CountingFile(super().open_read(path), self)  # type: ignore[return-value]
 
 
 def _floor_encrypt(source: Path, key: bytes) -> float:
@@ -137,13 +106,13 @@ def main(argv: list[str] | None = None) -> int:
                 sink.write(chunk)
         read_time = time.perf_counter() - started
 
-        counting.bytes_read = 0
+        counting.counter.clear()
         started = time.perf_counter()
         with disk.open("big.bin") as ranged:
             ranged.seek(offset)
             assert len(ranged.read(MIB)) == MIB
         ranged_time = time.perf_counter() - started
-        ranged_bytes = counting.bytes_read
+        ranged_bytes = counting.counter["bytes"]
 
     def rate(seconds: float) -> float:
         return size / MIB / seconds

@@ -13,7 +13,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pytest
 import zstandard
@@ -31,9 +31,9 @@ from flystore import (
     UnableToGeneratePublicUrl,
     UnableToGenerateTemporaryUrl,
 )
-from flystore.decorators.base import DecoratedBackend
 from flystore.decorators.compressed.format import FOOTER_SIZE, TAIL_PROBE
 from flystore.drivers.memory import MemoryBackend
+from tests.counting import Counting
 from tests.services import require_executable
 
 FRAME = 4096
@@ -50,49 +50,6 @@ def text(size: int, seed: int = 7) -> bytes:
 
 
 DATA = text(5 * FRAME + 123)  # six frames, the last partial
-
-
-class CountingFile(io.RawIOBase):
-    def __init__(self, handle: BinaryIO, counter: Counter[str]) -> None:
-        self._handle, self._counter = handle, counter
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._handle.seek(offset, whence)
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
-        self._counter["bytes"] += len(data)
-        return data
-
-    def close(self) -> None:
-        self._handle.close()
-        super().close()
-
-
-class Counting(DecoratedBackend):
-    """Counts what reaches the base backend: stats, opens, whole reads and bytes read."""
-
-    def __init__(self, inner: Any) -> None:
-        super().__init__(inner)
-        self.counter: Counter[str] = Counter()
-
-    def stat(self, path: str) -> Any:
-        self.counter["stat"] += 1
-        return super().stat(path)
-
-    def open_read(self, path: str) -> BinaryIO:
-        self.counter["open"] += 1
-        return CountingFile(super().open_read(path), self.counter)  # type: ignore[return-value]
-
-    def read(self, path: str) -> bytes:
-        self.counter["read"] += 1
-        return super().read(path)
 
 
 def disks(codec: str = "zstd", frame_size: int = FRAME) -> tuple[CompressedFilesystemAdapter, FilesystemAdapter]:

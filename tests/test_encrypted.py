@@ -11,7 +11,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -27,56 +27,13 @@ from flystore import (
     UnableToGeneratePublicUrl,
     UnableToGenerateTemporaryUrl,
 )
-from flystore.decorators.base import DecoratedBackend
 from flystore.decorators.encrypted.format import HEADER_SIZE, SEALED_SEGMENT, SEGMENT_SIZE, ciphertext_size
 from flystore.drivers.memory import MemoryBackend
+from tests.counting import Counting
 
 KEY = os.urandom(32)
 OLD_KEY = os.urandom(32)
 DATA = os.urandom(3 * SEGMENT_SIZE + 1234)  # four segments, the last partial
-
-
-class CountingFile(io.RawIOBase):
-    def __init__(self, handle: BinaryIO, counter: Counter[str]) -> None:
-        self._handle, self._counter = handle, counter
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._handle.seek(offset, whence)
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
-        self._counter["bytes"] += len(data)
-        return data
-
-    def close(self) -> None:
-        self._handle.close()
-        super().close()
-
-
-class Counting(DecoratedBackend):
-    """Counts what reaches the base backend: stats, opens, whole reads and bytes read."""
-
-    def __init__(self, inner: Any) -> None:
-        super().__init__(inner)
-        self.counter: Counter[str] = Counter()
-
-    def stat(self, path: str) -> Any:
-        self.counter["stat"] += 1
-        return super().stat(path)
-
-    def open_read(self, path: str) -> BinaryIO:
-        self.counter["open"] += 1
-        return CountingFile(super().open_read(path), self.counter)  # type: ignore[return-value]
-
-    def read(self, path: str) -> bytes:
-        self.counter["read"] += 1
-        return super().read(path)
 
 
 @pytest.fixture
