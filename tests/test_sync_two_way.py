@@ -14,10 +14,11 @@ from flystore.errors import UnableToListContents
 from flystore.sync.listing import STATE_DIRECTORY
 from flystore.sync.plan import conflict_name
 
+Sides = tuple[StorageManager, FilesystemAdapter, FilesystemAdapter]
+
 
 @pytest.fixture(params=["memory", "local"])
-def sides(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[StorageManager, FilesystemAdapter,
-                                                                              FilesystemAdapter]]:
+def sides(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sides]:
     def disk(name: str) -> dict[str, str]:
         return {"driver": "memory"} if request.param == "memory" else {"driver": "local", "root": str(tmp_path / name)}
 
@@ -30,6 +31,31 @@ def sides(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Stor
 def two_way(manager: StorageManager, **options: Any) -> dict[str, Any]:
     report = manager.sync("left://docs", "right://docs", mode="two_way", **options)
     return report.to_dict()
+
+
+def synced(sides: Sides, files: dict[str, bytes]) -> Sides:
+    """``sides`` once ``files`` are put under docs/ on the left and synced both ways: the state to change against."""
+    manager, left, _ = sides
+    for name, content in files.items():
+        left.put(f"docs/{name}", content)
+    two_way(manager)
+    return sides
+
+
+def put_on_both(sides: Sides, name: str, on_left: bytes, on_right: bytes) -> None:
+    """Write docs/``name`` on each side, the left first."""
+    _, left, right = sides
+    left.put(f"docs/{name}", on_left)
+    right.put(f"docs/{name}", on_right)
+
+
+def memory_sides(count: int) -> Sides:
+    """Two memory disks, ``count`` files docs/l<n>.txt on the left."""
+    manager = StorageManager({"disks": {"left": {"driver": "memory"}, "right": {"driver": "memory"}}})
+    left, right = manager.disk("left"), manager.disk("right")
+    for number in range(count):
+        left.put(f"docs/l{number}.txt", f"left {number}".encode())
+    return manager, left, right
 
 
 def user_files(disk: FilesystemAdapter) -> dict[str, bytes]:
@@ -47,7 +73,7 @@ def backdate(disk: FilesystemAdapter, path: str, seconds: float = 30.0) -> None:
 
 
 def test_new_files_on_both_sides_meet_and_the_state_stays_on_the_destination(
-    sides: tuple[StorageManager, FilesystemAdapter, FilesystemAdapter],
+    sides: Sides,
 ) -> None:
     manager, left, right = sides
     left.put("docs/from-left.txt", b"L")
@@ -62,12 +88,9 @@ def test_new_files_on_both_sides_meet_and_the_state_stays_on_the_destination(
 
 
 def test_changes_and_deletions_travel_both_ways(
-    sides: tuple[StorageManager, FilesystemAdapter, FilesystemAdapter],
+    sides: Sides,
 ) -> None:
-    manager, left, right = sides
-    for name in ("a", "b", "c", "d"):
-        left.put(f"docs/{name}.txt", name.encode())
-    two_way(manager)
+    manager, left, right = synced(sides, {f"{name}.txt": name.encode() for name in "abcd"})
     left.put("docs/a.txt", b"a, edited on the left")
     right.put("docs/b.txt", b"b, edited on the right")
     left.delete("docs/c.txt")
@@ -80,13 +103,10 @@ def test_changes_and_deletions_travel_both_ways(
 
 
 def test_a_file_changed_on_both_sides_keeps_both_versions_and_the_newest_keeps_the_name(
-    sides: tuple[StorageManager, FilesystemAdapter, FilesystemAdapter],
+    sides: Sides,
 ) -> None:
-    manager, left, right = sides
-    left.put("docs/notes.md", b"v1")
-    two_way(manager)
-    left.put("docs/notes.md", b"left's edit")
-    right.put("docs/notes.md", b"right's later edit")
+    manager, left, right = synced(sides, {"notes.md": b"v1"})
+    put_on_both(sides, "notes.md", b"left's edit", b"right's later edit")
     backdate(left, "docs/notes.md")
     older = left.stat("docs/notes.md").last_modified
     report = two_way(manager)
@@ -101,13 +121,10 @@ def test_a_file_changed_on_both_sides_keeps_both_versions_and_the_newest_keeps_t
 
 
 def test_a_file_made_on_both_sides_since_the_last_sync_is_a_conflict(
-    sides: tuple[StorageManager, FilesystemAdapter, FilesystemAdapter],
+    sides: Sides,
 ) -> None:
-    manager, left, right = sides
-    left.put("docs/seed.txt", b"s")
-    two_way(manager)
-    left.put("docs/plan.txt", b"the left's plan")
-    right.put("docs/plan.txt", b"the right's")
+    manager, left, right = synced(sides, {"seed.txt": b"s"})
+    put_on_both(sides, "plan.txt", b"the left's plan", b"the right's")
     backdate(right, "docs/plan.txt")
     report = two_way(manager)
     assert report["conflicts"] == ["plan.txt"]
@@ -117,24 +134,18 @@ def test_a_file_made_on_both_sides_since_the_last_sync_is_a_conflict(
 
 
 def test_the_same_edit_on_both_sides_is_no_conflict(
-    sides: tuple[StorageManager, FilesystemAdapter, FilesystemAdapter],
+    sides: Sides,
 ) -> None:
-    manager, left, right = sides
-    left.put("docs/same.txt", b"v1")
-    two_way(manager)
-    left.put("docs/same.txt", b"v2 on both")
-    right.put("docs/same.txt", b"v2 on both")
+    manager, _, _ = synced(sides, {"same.txt": b"v1"})
+    put_on_both(sides, "same.txt", b"v2 on both", b"v2 on both")
     report = two_way(manager)
     assert report["conflicts"] == [] and report["skipped"] == ["same.txt"]
 
 
 def test_a_lost_state_falls_back_to_the_first_sync_which_never_deletes(
-    sides: tuple[StorageManager, FilesystemAdapter, FilesystemAdapter],
+    sides: Sides,
 ) -> None:
-    manager, left, right = sides
-    left.put("docs/keep.txt", b"k")
-    left.put("docs/gone.txt", b"g")
-    two_way(manager)
+    manager, _, right = synced(sides, {"keep.txt": b"k", "gone.txt": b"g"})
     right.delete("docs/gone.txt")
     right.delete_directory(f"docs/{STATE_DIRECTORY}")  # the state is lost
     report = two_way(manager)
@@ -146,11 +157,9 @@ def test_a_lost_state_falls_back_to_the_first_sync_which_never_deletes(
                                      b'{"version": 1, "source": "left://docs", "destination": "right://docs",'
                                      b' "files": {"gone.txt": ["big", 1, 2]}}'])
 def test_a_corrupt_or_foreign_state_is_ignored_safely(
-    sides: tuple[StorageManager, FilesystemAdapter, FilesystemAdapter], garbage: bytes,
+    sides: Sides, garbage: bytes,
 ) -> None:
-    manager, left, right = sides
-    left.put("docs/gone.txt", b"g")
-    two_way(manager)
+    manager, _, right = synced(sides, {"gone.txt": b"g"})
     [state] = [path for path in right.all_files(f"docs/{STATE_DIRECTORY}")]
     right.put(state, garbage)
     right.delete("docs/gone.txt")
@@ -159,7 +168,7 @@ def test_a_corrupt_or_foreign_state_is_ignored_safely(
 
 
 def test_a_state_of_another_pair_does_not_steer_this_one(
-    sides: tuple[StorageManager, FilesystemAdapter, FilesystemAdapter],
+    sides: Sides,
 ) -> None:
     manager, left, right = sides
     left.put("docs/gone.txt", b"g")
@@ -172,29 +181,26 @@ def test_a_state_of_another_pair_does_not_steer_this_one(
 
 
 def test_a_first_sync_without_state_lets_the_newest_version_win(
-    sides: tuple[StorageManager, FilesystemAdapter, FilesystemAdapter],
+    sides: Sides,
 ) -> None:
-    manager, left, right = sides
-    left.put("docs/x.txt", b"older")
-    right.put("docs/x.txt", b"newer one")
+    manager, left, _ = sides
+    put_on_both(sides, "x.txt", b"older", b"newer one")
     backdate(left, "docs/x.txt")
     report = two_way(manager)
     assert report["updated"] == ["x.txt"] and left.get("docs/x.txt") == b"newer one"
 
 
 def test_a_two_way_sync_refuses_to_empty_a_side_whose_partner_root_vanished(
-    sides: tuple[StorageManager, FilesystemAdapter, FilesystemAdapter],
+    sides: Sides,
 ) -> None:
-    manager, left, right = sides
-    left.put("docs/a.txt", b"a")
-    two_way(manager)
+    manager, left, right = synced(sides, {"a.txt": b"a"})
     left.delete_directory("docs")  # unmounted, renamed, mistyped: the source root is gone
     with pytest.raises(UnableToListContents):
         two_way(manager)
     assert user_files(right) == {"a.txt": b"a"}
 
 
-def test_a_dry_two_way_run_writes_no_state(sides: tuple[StorageManager, FilesystemAdapter, FilesystemAdapter]) -> None:
+def test_a_dry_two_way_run_writes_no_state(sides: Sides) -> None:
     manager, left, right = sides
     left.put("docs/a.txt", b"a")
     report = two_way(manager, dry_run=True)
@@ -212,10 +218,7 @@ def test_an_interrupted_two_way_sync_resumes_and_carries_later_deletions() -> No
     from flystore.sync import SyncEngine, SyncMode, SyncPair
     from tests.test_sync import FailingWrites
 
-    manager = StorageManager({"disks": {"left": {"driver": "memory"}, "right": {"driver": "memory"}}})
-    left, right = manager.disk("left"), manager.disk("right")
-    for number in range(8):
-        left.put(f"docs/l{number}.txt", f"left {number}".encode())
+    manager, left, right = memory_sides(8)
     engine = SyncEngine(manager=manager, transfers=3)
     flaky = FilesystemAdapter(FailingWrites(right.backend, frozenset({"docs/l5.txt", "docs/l6.txt"})), name="right")
     broken = engine.sync_pair(SyncPair("docs", "docs", left, flaky, mode=SyncMode.TWO_WAY))
@@ -231,10 +234,7 @@ def test_a_two_way_sync_whose_state_could_not_be_written_deletes_nothing_next_ti
     from flystore.sync import SyncEngine, SyncMode, SyncPair
     from tests.test_sync import FailingWrites
 
-    manager = StorageManager({"disks": {"left": {"driver": "memory"}, "right": {"driver": "memory"}}})
-    left, right = manager.disk("left"), manager.disk("right")
-    for number in range(6):
-        left.put(f"docs/l{number}.txt", f"left {number}".encode())
+    manager, left, right = memory_sides(6)
     engine = SyncEngine(manager=manager, transfers=1)
     dying = FilesystemAdapter(FailingWrites(right.backend, budget=6), name="right")  # the state write fails
     broken = engine.sync_pair(SyncPair("docs", "docs", left, dying, mode=SyncMode.TWO_WAY))
