@@ -32,9 +32,9 @@ from flystore import (
     UnableToWriteFile,
 )
 from flystore.decorators.failover import FailoverFilesystemAdapter
+from tests.contract_fixtures import temporary_bucket
+from tests.drivers.test_s3 import CREDENTIALS
 from tests.faultproxy import FaultProxy
-
-CREDENTIALS = {"key": "testing", "secret": "testing", "region": "us-east-1"}
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +45,8 @@ def proxy(s3_endpoint: str) -> Iterator[FaultProxy]:
 
 @pytest.fixture(scope="module")
 def bucket(s3_endpoint: str) -> Iterator[str]:
-    name = f"failover-attacks-{uuid.uuid4().hex[:8]}"
-    manager = StorageManager({"disks": {"d": {"driver": "s3", "bucket": name, "endpoint": s3_endpoint,
-                                              "create_bucket": True, **CREDENTIALS}}})
-    manager.disk("d").put(".keep", b"")
-    yield name
-    manager.configure({"disks": {}})
+    with temporary_bucket(s3_endpoint, "failover-attacks") as name:
+        yield name
 
 
 @pytest.fixture

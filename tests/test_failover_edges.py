@@ -32,10 +32,9 @@ from flystore import (
 )
 from flystore.decorators.failover import FailoverFilesystemAdapter, is_outage
 from tests.contract_fixtures import temporary_bucket
+from tests.drivers.test_s3 import CREDENTIALS
 from tests.faultproxy import FaultProxy
 from tests.services import AZURITE_ACCOUNT, AZURITE_KEY
-
-CREDENTIALS = {"key": "testing", "secret": "testing", "region": "us-east-1"}
 
 
 @pytest.fixture(scope="module")
