@@ -28,12 +28,11 @@ from flystore import (
     IntegrityError,
     InvalidConfiguration,
     StorageManager,
-    UnableToGeneratePublicUrl,
-    UnableToGenerateTemporaryUrl,
 )
 from flystore.decorators.compressed.format import FOOTER_SIZE, TAIL_PROBE
 from flystore.drivers.memory import MemoryBackend
 from tests.counting import Counting
+from tests.decorator_checks import assert_urls_refused
 from tests.services import require_executable
 
 FRAME = 4096
@@ -372,12 +371,7 @@ def test_urls_are_refused_and_there_is_no_local_path(tmp_path: Path) -> None:
                                         "z": {"driver": "compressed", "disk": "local"}}})
     disk = manager.disk("z")
     disk.put("f.txt", DATA)
-    with pytest.raises(UnableToGeneratePublicUrl, match="compressed"):
-        disk.url("f.txt")
-    with pytest.raises(UnableToGenerateTemporaryUrl):
-        disk.temporary_url("f.txt")
-    with pytest.raises(UnableToGenerateTemporaryUrl):
-        disk.temporary_upload_url("f.txt")
+    assert_urls_refused(disk, "f.txt", "compressed", download="the compressed form", upload="uncompressed bytes")
     with pytest.raises(FileNotFound):
         disk.compression_info("missing.txt")
 

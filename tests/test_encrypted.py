@@ -24,12 +24,11 @@ from flystore import (
     IntegrityError,
     InvalidConfiguration,
     StorageManager,
-    UnableToGeneratePublicUrl,
-    UnableToGenerateTemporaryUrl,
 )
 from flystore.decorators.encrypted.format import HEADER_SIZE, SEALED_SEGMENT, SEGMENT_SIZE, ciphertext_size
 from flystore.drivers.memory import MemoryBackend
 from tests.counting import Counting
+from tests.decorator_checks import assert_urls_refused
 
 KEY = os.urandom(32)
 OLD_KEY = os.urandom(32)
@@ -156,12 +155,7 @@ def test_checksum_is_of_the_plaintext(enc: FilesystemAdapter) -> None:
 
 def test_urls_are_refused_naming_the_reason(enc: FilesystemAdapter) -> None:
     enc.put("f.bin", b"x")
-    with pytest.raises(UnableToGeneratePublicUrl, match="ciphertext"):
-        enc.url("f.bin")
-    with pytest.raises(UnableToGenerateTemporaryUrl, match="ciphertext"):
-        enc.temporary_url("f.bin")
-    with pytest.raises(UnableToGenerateTemporaryUrl, match="plaintext"):
-        enc.temporary_upload_url("f.bin")
+    assert_urls_refused(enc, "f.bin", "encrypted", download="ciphertext", upload="plaintext")
 
 
 def test_metadata_and_names_stay_plaintext_and_round_trip(enc: FilesystemAdapter, raw: FilesystemAdapter) -> None:
