@@ -72,9 +72,7 @@ def backdate(disk: FilesystemAdapter, path: str, seconds: float = 30.0) -> None:
         disk.backend._files[path].modified -= seconds  # type: ignore[attr-defined]  # the memory store
 
 
-def test_new_files_on_both_sides_meet_and_the_state_stays_on_the_destination(
-    sides: Sides,
-) -> None:
+def test_new_files_on_both_sides_meet_and_the_state_stays_on_the_destination(sides: Sides) -> None:
     manager, left, right = sides
     left.put("docs/from-left.txt", b"L")
     right.put("docs/sub/from-right.txt", b"R")
@@ -87,9 +85,7 @@ def test_new_files_on_both_sides_meet_and_the_state_stays_on_the_destination(
     assert again["copied"] == again["updated"] == again["deleted"] == [] and len(again["skipped"]) == 2
 
 
-def test_changes_and_deletions_travel_both_ways(
-    sides: Sides,
-) -> None:
+def test_changes_and_deletions_travel_both_ways(sides: Sides) -> None:
     manager, left, right = synced(sides, {f"{name}.txt": name.encode() for name in "abcd"})
     left.put("docs/a.txt", b"a, edited on the left")
     right.put("docs/b.txt", b"b, edited on the right")
@@ -102,9 +98,7 @@ def test_changes_and_deletions_travel_both_ways(
     assert user_files(left) == user_files(right) == expected
 
 
-def test_a_file_changed_on_both_sides_keeps_both_versions_and_the_newest_keeps_the_name(
-    sides: Sides,
-) -> None:
+def test_a_file_changed_on_both_sides_keeps_both_versions_and_the_newest_keeps_the_name(sides: Sides) -> None:
     manager, left, right = synced(sides, {"notes.md": b"v1"})
     put_on_both(sides, "notes.md", b"left's edit", b"right's later edit")
     backdate(left, "docs/notes.md")
@@ -120,9 +114,7 @@ def test_a_file_changed_on_both_sides_keeps_both_versions_and_the_newest_keeps_t
     assert settled["conflicts"] == [] and settled["copied"] == settled["updated"] == []
 
 
-def test_a_file_made_on_both_sides_since_the_last_sync_is_a_conflict(
-    sides: Sides,
-) -> None:
+def test_a_file_made_on_both_sides_since_the_last_sync_is_a_conflict(sides: Sides) -> None:
     manager, left, right = synced(sides, {"seed.txt": b"s"})
     put_on_both(sides, "plan.txt", b"the left's plan", b"the right's")
     backdate(right, "docs/plan.txt")
@@ -133,18 +125,14 @@ def test_a_file_made_on_both_sides_since_the_last_sync_is_a_conflict(
     assert sorted(files.values()) == sorted([b"s", b"the left's plan", b"the right's"])
 
 
-def test_the_same_edit_on_both_sides_is_no_conflict(
-    sides: Sides,
-) -> None:
+def test_the_same_edit_on_both_sides_is_no_conflict(sides: Sides) -> None:
     manager, _, _ = synced(sides, {"same.txt": b"v1"})
     put_on_both(sides, "same.txt", b"v2 on both", b"v2 on both")
     report = two_way(manager)
     assert report["conflicts"] == [] and report["skipped"] == ["same.txt"]
 
 
-def test_a_lost_state_falls_back_to_the_first_sync_which_never_deletes(
-    sides: Sides,
-) -> None:
+def test_a_lost_state_falls_back_to_the_first_sync_which_never_deletes(sides: Sides) -> None:
     manager, _, right = synced(sides, {"keep.txt": b"k", "gone.txt": b"g"})
     right.delete("docs/gone.txt")
     right.delete_directory(f"docs/{STATE_DIRECTORY}")  # the state is lost
@@ -156,9 +144,7 @@ def test_a_lost_state_falls_back_to_the_first_sync_which_never_deletes(
 @pytest.mark.parametrize("garbage", [b"not json", b'{"version": 99, "files": {}}', b'{"version": 1}',
                                      b'{"version": 1, "source": "left://docs", "destination": "right://docs",'
                                      b' "files": {"gone.txt": ["big", 1, 2]}}'])
-def test_a_corrupt_or_foreign_state_is_ignored_safely(
-    sides: Sides, garbage: bytes,
-) -> None:
+def test_a_corrupt_or_foreign_state_is_ignored_safely(sides: Sides, garbage: bytes) -> None:
     manager, _, right = synced(sides, {"gone.txt": b"g"})
     [state] = [path for path in right.all_files(f"docs/{STATE_DIRECTORY}")]
     right.put(state, garbage)
@@ -167,9 +153,7 @@ def test_a_corrupt_or_foreign_state_is_ignored_safely(
     assert report["deleted"] == [] and report["copied"] == ["gone.txt"]
 
 
-def test_a_state_of_another_pair_does_not_steer_this_one(
-    sides: Sides,
-) -> None:
+def test_a_state_of_another_pair_does_not_steer_this_one(sides: Sides) -> None:
     manager, left, right = sides
     left.put("docs/gone.txt", b"g")
     manager.sync("left://docs", "right://docs", mode="two_way")
@@ -180,9 +164,7 @@ def test_a_state_of_another_pair_does_not_steer_this_one(
     assert report.deleted == [] and report.copied == ["gone.txt"]
 
 
-def test_a_first_sync_without_state_lets_the_newest_version_win(
-    sides: Sides,
-) -> None:
+def test_a_first_sync_without_state_lets_the_newest_version_win(sides: Sides) -> None:
     manager, left, _ = sides
     put_on_both(sides, "x.txt", b"older", b"newer one")
     backdate(left, "docs/x.txt")
@@ -190,9 +172,7 @@ def test_a_first_sync_without_state_lets_the_newest_version_win(
     assert report["updated"] == ["x.txt"] and left.get("docs/x.txt") == b"newer one"
 
 
-def test_a_two_way_sync_refuses_to_empty_a_side_whose_partner_root_vanished(
-    sides: Sides,
-) -> None:
+def test_a_two_way_sync_refuses_to_empty_a_side_whose_partner_root_vanished(sides: Sides) -> None:
     manager, left, right = synced(sides, {"a.txt": b"a"})
     left.delete_directory("docs")  # unmounted, renamed, mistyped: the source root is gone
     with pytest.raises(UnableToListContents):
