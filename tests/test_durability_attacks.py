@@ -371,7 +371,7 @@ def test_operations_never_wait_for_a_trail_disk_whose_server_hangs() -> None:
     manager = StorageManager({"disks": {
         "files": {"driver": "memory"},
         "trail": {"driver": "s3", "bucket": "audit", "endpoint": f"http://127.0.0.1:{server.port}",
-                  "timeout": 5, "retries": 0, **CREDENTIALS},
+                  "timeout": 15, "retries": 0, **CREDENTIALS},  # outlasts the 80 operations
         "a": {"driver": "audited", "disk": "files", "trail": "trail", "max_queue": 4, "batch_size": 1},
     }})
     disk = manager.disk("a")
