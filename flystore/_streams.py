@@ -219,6 +219,25 @@ class PositionedReader(io.BufferedIOBase):
 
     size: int
     _position: int = 0
+    #: The disk that opened the stream (set by ``FilesystemAdapter.open``): errors found mid-read name it.
+    disk: str | None = None
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        """Up to ``size`` bytes from the position (all that is left when ``size`` is None or negative).
+
+        Raises:
+            IntegrityError: the stored bytes fail their check (never wrong bytes).
+            ValueError: the stream is closed.
+        """
+        try:
+            return self._read(size)
+        except StorageError as error:
+            if error.disk is None:
+                error.disk = self.disk
+            raise
+
+    def _read(self, size: int | None, /) -> bytes:
+        raise NotImplementedError
 
     def readable(self) -> bool:
         return True

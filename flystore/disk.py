@@ -23,6 +23,7 @@ from urllib.parse import quote
 from ._streams import (
     DEFAULT_CHUNK_SIZE,
     IterableReader,
+    PositionedReader,
     ProgressCallback,
     ProgressReader,
     ReadStream,
@@ -457,7 +458,10 @@ class FilesystemAdapter:
         """
         if mode in ("r", "rb"):
             try:
-                return self._backend.open_read(self._file_path(path, UnableToReadFile))
+                stream = self._backend.open_read(self._file_path(path, UnableToReadFile))
+                if isinstance(stream, PositionedReader):
+                    stream.disk = self.name  # an IntegrityError found mid-read names this disk
+                return stream
             except (StorageError, OSError) as error:
                 if isinstance(error, FileNotFound):
                     self._explain_missing(error)

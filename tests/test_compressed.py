@@ -210,6 +210,10 @@ def _all_reads_fail(disk: FilesystemAdapter, path: str) -> None:
             b"".join(stream)
     with pytest.raises(IntegrityError):
         disk.checksum(path)
+    with pytest.raises(IntegrityError) as caught:
+        with disk.open(path) as handle:
+            handle.read()
+    assert (caught.value.disk, caught.value.path) == (disk.name, path)  # found mid-read, still named
 
 
 @pytest.mark.parametrize("codec", ["zstd", "gzip"])

@@ -60,10 +60,11 @@ def _all_reads_fail(enc: FilesystemAdapter, path: str) -> None:
     with pytest.raises(IntegrityError):
         with enc.read_stream(path) as stream:
             b"".join(stream)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError) as caught:
         with enc.open(path) as handle:
             handle.seek(0)
             handle.read()
+    assert (caught.value.disk, caught.value.path) == (enc.name, path)  # found mid-read, still named
     with pytest.raises(IntegrityError):
         enc.fs.cat_file(path)
     with pytest.raises(IntegrityError):

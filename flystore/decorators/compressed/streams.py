@@ -219,7 +219,7 @@ class DecompressingReader(PositionedReader):
         self._frame = self._codec.decompress(stored, self.footer.plain_length(number), self._path, number)
         self._frame_number = number
 
-    def read(self, size: int | None = -1, /) -> bytes:
+    def _read(self, size: int | None, /) -> bytes:
         if self.closed:
             raise ValueError("read of a closed file")
         end = self.size if size is None or size < 0 else min(self.size, self._position + size)

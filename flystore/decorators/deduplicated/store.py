@@ -105,7 +105,7 @@ class VerifyingReader(PositionedReader):
     def _repositioned(self, target: int) -> None:
         self._handle.seek(min(target, self.size))
 
-    def read(self, size: int | None = -1, /) -> bytes:
+    def _read(self, size: int | None, /) -> bytes:
         if self.closed:
             raise ValueError("read of a closed file")
         left = max(0, self.size - self._position)

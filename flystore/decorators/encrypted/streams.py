@@ -176,7 +176,7 @@ class DecryptingReader(PositionedReader):
         self._segment = self._cipher.open(index, sealed, last)
         self._segment_index = index
 
-    def read(self, size: int | None = -1, /) -> bytes:
+    def _read(self, size: int | None, /) -> bytes:
         if self.closed:
             raise ValueError("read of a closed file")
         end = self.size if size is None or size < 0 else min(self.size, self._position + size)
