@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -15,7 +14,7 @@ from .errors import (
     UnableToCopyFile,
     UnableToMoveFile,
 )
-from .paths import normalize
+from .paths import normalize, split_operand
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -28,9 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["CrossDiskVerbs"]
 
 # A disk name, or a tenant's disk "<disk>@<tenant>" (tenant names exclude "/", "\\" and braces).
-_OPERAND = re.compile(r"^([A-Za-z0-9_.-]+(?:@[^/\\{}]+)?)://(.*)$", re.DOTALL)
-
-
 class CrossDiskVerbs:
     """Copy, move and sync between a manager's disks; the manager provides ``disk()``."""
 
@@ -38,7 +34,7 @@ class CrossDiskVerbs:
 
         def disk(self, name: str | None = None) -> FilesystemAdapter: ...
 
-    def _operand(self, operand: str) -> tuple[FilesystemAdapter, str]:
+    def locate(self, operand: str) -> tuple[FilesystemAdapter, str]:
         """The disk and path ``operand`` names: ``disk://path``, else a path on the default disk.
 
         Raises:
@@ -46,8 +42,8 @@ class CrossDiskVerbs:
                 (read as a path on the default disk, it would land where nobody looks).
             DiskNotConfigured: no disk of that name.
         """
-        match = _OPERAND.match(operand)
-        if match is None:
+        disk, path = split_operand(operand)
+        if disk is None:
             if "://" in operand:
                 raise InvalidPath.at(
                     operand,
@@ -55,7 +51,7 @@ class CrossDiskVerbs:
                     "and '.' (with '@tenant' for a tenant's disk)",
                 )
             return self.disk(), operand
-        return self.disk(match.group(1)), match.group(2)
+        return self.disk(disk), path
 
     def copy(self, source: str, destination: str, *, progress: Callable[[int, int | None], None] | None = None,
              **options: Any) -> str:
@@ -67,8 +63,8 @@ class CrossDiskVerbs:
             FileNotFound: the source is missing.
             UnableToCopyFile: the copy failed; nothing is left at the destination.
         """
-        source_disk, source_path = self._operand(source)
-        target_disk, target_path = self._operand(destination)
+        source_disk, source_path = self.locate(source)
+        target_disk, target_path = self.locate(destination)
         if source_disk is target_disk:
             return source_disk.copy(source_path, target_path, progress=progress, **options)
         for disk, path in ((source_disk, source_path), (target_disk, target_path)):
@@ -98,8 +94,8 @@ class CrossDiskVerbs:
             FileNotFound: the source is missing.
             UnableToMoveFile: the move failed; the source is still there.
         """
-        source_disk, source_path = self._operand(source)
-        target_disk, target_path = self._operand(destination)
+        source_disk, source_path = self.locate(source)
+        target_disk, target_path = self.locate(destination)
         if source_disk is target_disk and progress is None:
             return source_disk.move(source_path, target_path, **options)
         try:

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from .errors import InvalidPath, PathTraversalDetected
 
-__all__ = ["join", "normalize", "parent", "basename", "is_within"]
+__all__ = ["join", "normalize", "parent", "basename", "is_within", "split_operand"]
 
 # C0 controls, DEL and C1 controls: none has a place in a storage key.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -87,3 +87,15 @@ def is_within(path: str, directory: str) -> bool:
     if not directory:
         return bool(path)
     return path.startswith(directory) and path[len(directory) : len(directory) + 1] == "/"
+
+
+#: ``disk://path``: a disk's name (``name@tenant`` for a tenant's disk), then a path on that disk.
+_OPERAND = re.compile(r"^([A-Za-z0-9_.-]+(?:@[^/\\{}]+)?)://(.*)$", re.DOTALL)
+
+
+def split_operand(text: str) -> tuple[str | None, str]:
+    """``(disk, path)`` for a ``disk://path`` operand, ``(None, text)`` for anything else."""
+    match = _OPERAND.match(text)
+    if match is None:
+        return None, text
+    return match.group(1), match.group(2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ import click
 from ..disk import FilesystemAdapter
 from ..errors import DiskNotConfigured, FileNotFound, InvalidPath, StorageError
 from ..manager import StorageManager
-from ..paths import normalize
+from ..paths import normalize, split_operand
 
 __all__ = [
     "EXIT_FAILED",
@@ -44,7 +43,6 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 
-_OPERAND = re.compile(r"^([A-Za-z0-9_.-]+)://(.*)$", re.DOTALL)  # the manager's own operand syntax
 
 
 class CommandFailed(click.ClickException):
@@ -169,10 +167,8 @@ class Operand:
 
 def parse_operand(text: str) -> Operand:
     """``disk://path`` -> a disk operand; anything else is a local path."""
-    match = _OPERAND.match(text)
-    if match is None:
-        return Operand(text, None, text)
-    return Operand(text, match.group(1), match.group(2))
+    disk, path = split_operand(text)  # the manager's own operand syntax
+    return Operand(text, disk, path)
 
 
 def disk_location(state: State, text: str, *, what: str = "TARGET") -> tuple[FilesystemAdapter, str]:

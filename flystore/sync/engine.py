@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SyncEngine", "SyncPair", "sync"]
 
-_OPERAND = re.compile(r"^([A-Za-z0-9_.-]+)://(.*)$", re.DOTALL)
 
 EntriesManagerFactory = Callable[[Any, int], FileEntriesManagerProtocol]
 
@@ -202,10 +200,7 @@ def _refuse_overlap(source: Endpoint, destination: Endpoint) -> None:
 
 
 def _split(operand: str, manager: StorageManager) -> tuple[FilesystemAdapter, str]:
-    match = _OPERAND.match(operand)
-    if match is None:
-        return manager.disk(), operand
-    return manager.disk(match.group(1)), match.group(2)
+    return manager.locate(operand)
 
 
 def sync(
