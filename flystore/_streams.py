@@ -219,6 +219,7 @@ class PositionedReader(io.BufferedIOBase):
 
     size: int
     _position: int = 0
+    _handle: BinaryIO  # what the subclass decodes; closed with the stream
     #: The disk that opened the stream (set by ``FilesystemAdapter.open``): errors found mid-read name it.
     disk: str | None = None
 
@@ -238,6 +239,19 @@ class PositionedReader(io.BufferedIOBase):
 
     def _read(self, size: int | None, /) -> bytes:
         raise NotImplementedError
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        memoryview(buffer).cast("B")[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        """Close the stream and the handle it decodes."""
+        if not self.closed:
+            try:
+                self._handle.close()
+            finally:
+                super().close()
 
     def readable(self) -> bool:
         return True

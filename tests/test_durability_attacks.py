@@ -360,9 +360,13 @@ class _SilentServer:
     def close(self) -> None:
         import socket
 
-        for held in [self.listener, *self.held]:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        self.listener.close()
+        self.thread.join(10)  # no connection is accepted after this, so every one is in `held`
+        for held in self.held:
             with contextlib.suppress(OSError):
-                held.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); the clients see the end
+                held.shutdown(socket.SHUT_RDWR)  # the clients see the end
             held.close()
 
 

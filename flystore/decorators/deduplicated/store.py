@@ -139,18 +139,6 @@ class VerifyingReader(PositionedReader):
     def read1(self, size: int = -1, /) -> bytes:
         return self.read(size if size >= 0 else 1024 * 1024)
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        memoryview(buffer).cast("B")[:len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self._handle.close()
-            finally:
-                super().close()
-
 
 def content_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
     """``extra`` without what describes the pointer's bytes (an S3 ETag is their MD5, GCS lists md5 and crc32c)."""

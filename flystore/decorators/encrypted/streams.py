@@ -193,14 +193,3 @@ class DecryptingReader(PositionedReader):
     def read1(self, size: int = -1, /) -> bytes:
         return self.read(size if size >= 0 else SEGMENT_SIZE)
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        memoryview(buffer).cast("B")[:len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self._handle.close()
-            finally:
-                super().close()
