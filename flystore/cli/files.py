@@ -10,7 +10,7 @@ import click
 
 from ..attributes import Entry
 from ._completion import complete_location
-from ._context import EXIT_USAGE, disk_location, fail, format_size, get_state, missing
+from ._context import EXIT_USAGE, disk_location, fail, format_size, get_state, missing, standard_stream
 from ._usage import stream_entries
 
 __all__ = ["cat", "ls", "parse_expiry", "rm", "temp_url", "url"]
@@ -83,7 +83,7 @@ def cat(targets: tuple[str, ...]) -> None:
     """
     state = get_state()
     locations = [disk_location(state, target) for target in targets]
-    out = click.get_binary_stream("stdout")
+    out = standard_stream("stdout")
     for disk, path in locations:
         with disk.read_stream(path) as stream:
             for chunk in stream:

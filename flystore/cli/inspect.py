@@ -23,6 +23,7 @@ from ._context import (
     get_state,
     missing,
     parse_operand,
+    standard_text_stream,
 )
 from ._usage import Usage, measure
 
@@ -92,7 +93,7 @@ def demo() -> None:
     """
     from ..demo import run_demo
 
-    run_demo(click.get_text_stream("stdout"), get_state().manager)
+    run_demo(standard_text_stream(), get_state().manager)
 
 
 @click.command(short_help="Show a file's metadata, or the disks' settings.")

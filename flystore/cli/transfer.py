@@ -29,6 +29,7 @@ from ._context import (
     get_state,
     missing,
     parse_operand,
+    standard_stream,
 )
 from ._progress import TransferCallback, transfer_bar
 
@@ -95,7 +96,7 @@ def _destination(state: State, text: str, source: Place) -> Place:
 
 def _local_chunks(path: str) -> Iterator[bytes]:
     if path == _STDIO:
-        stream = click.get_binary_stream("stdin")
+        stream = standard_stream("stdin")
         while chunk := stream.read(_CHUNK):
             yield chunk
         return
@@ -205,7 +206,7 @@ def _between_disks(state: State, source: Place, destination: Place, progress: Tr
 
 
 def _to_stdout(chunks: Iterable[bytes]) -> None:
-    out: IO[bytes] = click.get_binary_stream("stdout")
+    out: IO[bytes] = standard_stream("stdout")
     for chunk in chunks:
         out.write(chunk)
     out.flush()
