@@ -8,7 +8,6 @@ and marked ``xfail(strict=True)`` with the reason, so a fix shows up as a failur
 
 from __future__ import annotations
 
-import functools
 import os
 import posixpath
 import uuid
@@ -123,41 +122,13 @@ class _RemoteSuite(_DiskSuite):
         disk.delete_directory(base)
 
 
-_GLOB_EDGE_CASES = ("test_copy_glob_edge_cases", "test_get_glob_edge_cases", "test_put_glob_edge_cases")
-
-
-def _skipped(method: Any, reason: str) -> Any:
-    """``method`` (parametrization kept) skipped before its fixtures run, without marking the base class."""
-
-    @functools.wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - skipped
-        return method(self, *args, **kwargs)
-
-    wrapper.pytestmark = [*getattr(method, "pytestmark", []), pytest.mark.skip(reason=reason)]  # type: ignore[attr-defined]
-    return wrapper
-
-
-class _SlowServerSuite(_RemoteSuite):
-    """A server whose 96 glob edge cases cost minutes: they are skipped here, for the suite's time budget.
-
-    Measured in one run (docs/fsspec.md): 2.5 to 5 times the other 40 tests of the same server, 2 to 4
-    minutes each for s3, gcs, azure, sftp and webdav, against 20 s on FTP (which runs them). Each case
-    repeats four copies of a tree through the server; the expansion they test is the same bridge code
-    that memory, local, scoped, encrypted, cached and FTP run in full. Not a semantic difference.
-    """
-
-    for _name in _GLOB_EDGE_CASES:
-        locals()[_name] = _skipped(getattr(_DiskSuite, _name), "suite time: see docs/fsspec.md (not a difference)")
-    del _name
-
-
 def _closing(manager: StorageManager, name: str) -> Iterator[FilesystemAdapter]:
     made = manager.disk(name)
     yield made
     manager.configure({"disks": {}})  # closes the disks it built
 
 
-class TestS3Fs(_SlowServerSuite):
+class TestS3Fs(_RemoteSuite):
     @pytest.fixture(scope="class")
     def disk(self, s3_endpoint: str) -> Iterator[FilesystemAdapter]:
         config = {"driver": "s3", "bucket": f"fsspec-{uuid.uuid4().hex[:12]}", "endpoint": s3_endpoint,
@@ -165,7 +136,7 @@ class TestS3Fs(_SlowServerSuite):
         yield from _closing(StorageManager({"disks": {"s3": config}}), "s3")
 
 
-class TestGcsFs(_SlowServerSuite):
+class TestGcsFs(_RemoteSuite):
     @pytest.fixture(scope="class")
     def disk(self, gcs_endpoint: str) -> Iterator[FilesystemAdapter]:
         config = {"driver": "gcs", "bucket": f"fsspec-{uuid.uuid4().hex[:12]}", "endpoint": gcs_endpoint,
@@ -173,7 +144,7 @@ class TestGcsFs(_SlowServerSuite):
         yield from _closing(StorageManager({"disks": {"gcs": config}}), "gcs")
 
 
-class TestAzureFs(_SlowServerSuite):
+class TestAzureFs(_RemoteSuite):
     @pytest.fixture(scope="class")
     def disk(self, azure_connection_string: str) -> Iterator[FilesystemAdapter]:
         config = {"driver": "azure", "connection_string": azure_connection_string,
@@ -196,13 +167,13 @@ class TestFtpFs(_RemoteSuite):
         yield from _remote("ftp", ftp_server)
 
 
-class TestSftpFs(_SlowServerSuite):
+class TestSftpFs(_RemoteSuite):
     @pytest.fixture(scope="class")
     def disk(self, sftp_server: dict[str, Any]) -> Iterator[FilesystemAdapter]:
         yield from _remote("sftp", sftp_server)
 
 
-class TestWebdavFs(_SlowServerSuite):
+class TestWebdavFs(_RemoteSuite):
     @pytest.fixture(scope="class")
     def disk(self, webdav_server: dict[str, Any]) -> Iterator[FilesystemAdapter]:
         yield from _remote("webdav", webdav_server)
