@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import BinaryIO, cast
@@ -13,12 +15,15 @@ from .errors import StorageError
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "IterableReader",
+    "PieceQueue",
     "PositionedReader",
     "ProgressCallback",
     "ProgressReader",
     "ReadStream",
     "as_readable",
     "iter_chunks",
+    "read_full",
+    "wanted_size",
 ]
 
 DEFAULT_CHUNK_SIZE = 1024 * 1024
@@ -285,3 +290,53 @@ class PositionedReader(io.BufferedIOBase):
 
     def _repositioned(self, target: int) -> None:
         """Called before the position moves to ``target`` (nothing to do unless a subclass reads ahead)."""
+
+
+def read_full(source: Readable, size: int) -> bytes:
+    """``size`` bytes of ``source`` (fewer only at its end), reading again after a short read (pipes, sockets)."""
+    chunk = source.read(size)
+    if not chunk or len(chunk) == size:
+        return bytes(chunk)
+    piece = bytearray(chunk)
+    while len(piece) < size:
+        chunk = source.read(size - len(piece))
+        if not chunk:
+            break
+        piece += chunk
+    return bytes(piece)
+
+
+class PieceQueue:
+    """Bytes produced a piece at a time (sealed segments, compressed frames), handed out by ``take(size)``."""
+
+    def __init__(self, *pieces: bytes) -> None:
+        self._pieces: deque[bytes] = deque(pieces)
+        self.buffered = sum(len(piece) for piece in pieces)
+
+    def push(self, piece: bytes) -> None:
+        self._pieces.append(piece)
+        self.buffered += len(piece)
+
+    def take(self, size: int) -> bytes:
+        """Up to ``size`` bytes, oldest first (all of them when ``size`` covers what is buffered)."""
+        if size >= self.buffered:
+            data = b"".join(self._pieces)
+            self._pieces.clear()
+            self.buffered = 0
+            return data
+        parts = []
+        wanted = size
+        while wanted:
+            piece = self._pieces.popleft()
+            if len(piece) > wanted:
+                self._pieces.appendleft(piece[wanted:])
+                piece = piece[:wanted]
+            parts.append(piece)
+            wanted -= len(piece)
+        self.buffered -= size
+        return b"".join(parts)
+
+
+def wanted_size(size: int | None) -> int:
+    """``read(size)``'s size, with None or a negative size meaning everything."""
+    return sys.maxsize if size is None or size < 0 else size

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import zlib
-from collections import deque
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from ..._streams import PositionedReader
+from ..._streams import PieceQueue, PositionedReader, read_full, wanted_size
 from ...backend import Readable
 from ...errors import IntegrityError
 from .codecs import PROBE_RATIO, FrameCodec, already_compressed
@@ -86,51 +84,19 @@ class CompressingReader:
     """``read(n)`` gives the stored form of a plain stream, compressed frame by frame."""
 
     def __init__(self, source: Readable, codec: FrameCodec, frame_size: int) -> None:
-        self._source = source
-        self._frame_size = frame_size
-        self._pieces = _stored_pieces(self._next_plain, codec, frame_size)
-        self._out: deque[bytes] = deque()
-        self._buffered = 0
+        self._pieces = _stored_pieces(lambda: read_full(source, frame_size), codec, frame_size)
+        self._out = PieceQueue()
         self._done = False
 
-    def _next_plain(self) -> bytes:
-        chunk = self._source.read(self._frame_size)
-        if not chunk or len(chunk) == self._frame_size:
-            return bytes(chunk)
-        piece = bytearray(chunk)
-        while len(piece) < self._frame_size:
-            chunk = self._source.read(self._frame_size - len(piece))
-            if not chunk:
-                break
-            piece += chunk
-        return bytes(piece)
-
-    def read(self, size: int = -1, /) -> bytes:
-        if size is None or size < 0:
-            size = sys.maxsize
-        while self._buffered < size and not self._done:
+    def read(self, size: int | None = -1, /) -> bytes:
+        size = wanted_size(size)
+        while self._out.buffered < size and not self._done:
             piece = next(self._pieces, None)
             if piece is None:
                 self._done = True
             elif piece:
-                self._out.append(piece)
-                self._buffered += len(piece)
-        if size >= self._buffered:
-            data = b"".join(self._out)
-            self._out.clear()
-            self._buffered = 0
-            return data
-        parts = []
-        wanted = size
-        while wanted:
-            piece = self._out.popleft()
-            if len(piece) > wanted:
-                self._out.appendleft(piece[wanted:])
-                piece = piece[:wanted]
-            parts.append(piece)
-            wanted -= len(piece)
-        self._buffered -= size
-        return b"".join(parts)
+                self._out.push(piece)
+        return self._out.take(size)
 
 
 def _read_exactly(handle: BinaryIO, offset: int, size: int) -> bytes:

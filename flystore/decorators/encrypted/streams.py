@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import io
-import sys
-from collections import deque
 from typing import BinaryIO
 
-from ..._streams import PositionedReader
+from ..._streams import PieceQueue, PositionedReader, read_full, wanted_size
 from ...backend import Readable
 from ...errors import IntegrityError
 from .format import (
@@ -46,56 +44,25 @@ class EncryptingReader:
     def __init__(self, cipher: FileCipher, source: Readable) -> None:
         self._cipher = cipher
         self._source = source
-        self._out: deque[bytes] = deque([cipher.header.raw])
-        self._buffered = len(cipher.header.raw)
+        self._out = PieceQueue(cipher.header.raw)
         self._lookahead: bytes | None = None
         self._index = 0
         self._sealed_last = False
 
-    def _next_piece(self) -> bytes:
-        chunk = self._source.read(SEGMENT_SIZE)
-        if not chunk or len(chunk) == SEGMENT_SIZE:
-            return bytes(chunk)
-        piece = bytearray(chunk)
-        while len(piece) < SEGMENT_SIZE:
-            chunk = self._source.read(SEGMENT_SIZE - len(piece))
-            if not chunk:
-                break
-            piece += chunk
-        return bytes(piece)
-
     def _fill(self) -> None:
-        current = self._next_piece() if self._lookahead is None else self._lookahead
-        following = self._next_piece() if len(current) == SEGMENT_SIZE else b""
+        current = read_full(self._source, SEGMENT_SIZE) if self._lookahead is None else self._lookahead
+        following = read_full(self._source, SEGMENT_SIZE) if len(current) == SEGMENT_SIZE else b""
         last = not following
-        sealed = self._cipher.seal(self._index, current, last)
-        self._out.append(sealed)
-        self._buffered += len(sealed)
+        self._out.push(self._cipher.seal(self._index, current, last))
         self._index += 1
         self._lookahead = following
         self._sealed_last = last
 
-    def read(self, size: int = -1, /) -> bytes:
-        if size is None or size < 0:
-            size = sys.maxsize
-        while self._buffered < size and not self._sealed_last:
+    def read(self, size: int | None = -1, /) -> bytes:
+        size = wanted_size(size)
+        while self._out.buffered < size and not self._sealed_last:
             self._fill()
-        if size >= self._buffered:
-            data = b"".join(self._out)
-            self._out.clear()
-            self._buffered = 0
-            return data
-        parts = []
-        wanted = size
-        while wanted:
-            piece = self._out.popleft()
-            if len(piece) > wanted:
-                self._out.appendleft(piece[wanted:])
-                piece = piece[:wanted]
-            parts.append(piece)
-            wanted -= len(piece)
-        self._buffered -= size
-        return b"".join(parts)
+        return self._out.take(size)
 
 
 class DecryptingReader(PositionedReader):
