@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .backend import Backend
 from .config import COMMON_OPTIONS, default_config, resolve_env
 from .disk import DISK_METHODS, FilesystemAdapter
+from .disk_graph import find_loop, named_disks, wrapping
 from .errors import DiskNotConfigured, InvalidConfiguration, StorageError
 from .manager_across import CrossDiskVerbs
 from .manager_fakes import FakeSwitching
@@ -194,22 +195,10 @@ class StorageManager(CrossDiskVerbs, FakeSwitching):
         Raises:
             InvalidConfiguration: the chain of disks that loops.
         """
-        disks = self.config["disks"]
-        path: list[str] = []
-
-        def visit(current: str) -> None:
-            if current in path:
-                chain = " -> ".join([*path[path.index(current):], current])
-                raise InvalidConfiguration(f"disks refer to each other in a loop: {chain}", option="disk", disk=name)
-            options = disks.get(current)
-            if not isinstance(options, Mapping):
-                return
-            path.append(current)
-            for target in _named_disks(options):
-                visit(target)
-            path.pop()
-
-        visit(name)
+        loop = find_loop(self.config["disks"], name)
+        if loop is not None:
+            chain = " -> ".join(loop)
+            raise InvalidConfiguration(f"disks refer to each other in a loop: {chain}", option="disk", disk=name)
 
     @property
     def _building(self) -> list[str]:
@@ -285,21 +274,10 @@ class StorageManager(CrossDiskVerbs, FakeSwitching):
 
         Called when a fake replaces ``name`` or the real disk comes back; faked disks stay.
         """
-        disks = self.config["disks"]
-        wrapping: dict[str, bool] = {}
-
-        def wraps(candidate: str, seen: frozenset[str]) -> bool:
-            if candidate not in wrapping:
-                options = disks.get(candidate)
-                named = list(_named_disks(options)) if isinstance(options, Mapping) else []
-                wrapping[candidate] = any(
-                    inner == name or (inner not in seen and wraps(inner, seen | {inner})) for inner in named
-                )
-            return wrapping[candidate]
-
+        wrappers = wrapping(self.config["disks"], name)
         self._generation += 1
         for other in list(self._disks):
-            if other != name and other not in self._fakes and wraps(other, frozenset({other})):
+            if other in wrappers and other not in self._fakes:
                 built = self._disks.pop(other)
                 if not self._is_shared(built):
                     with contextlib.suppress(StorageError, OSError):
@@ -356,7 +334,7 @@ class StorageManager(CrossDiskVerbs, FakeSwitching):
         disks: dict[str, Any] = {name: dict(raw_options)}
         pending = [raw_options]
         while pending:
-            for inner in _named_disks(pending.pop()):
+            for inner in named_disks(pending.pop()):
                 if inner not in disks and inner in self.config["disks"]:
                     disks[inner] = dict(self.config["disks"][inner])
                     pending.append(disks[inner])
@@ -453,18 +431,3 @@ class StorageManager(CrossDiskVerbs, FakeSwitching):
 
 
 _FORWARDED = frozenset(DISK_METHODS) - {"copy", "move", "config", "name", "manager", "close"}
-
-
-def _named_disks(options: Mapping[str, Any]) -> Iterator[str]:
-    """The disks that ``options`` name (``disk``, ``disks``, an audited disk's ``trail``), inline disks included."""
-    for key, value in options.items():
-        if isinstance(value, Mapping):
-            yield from _named_disks(value)
-        elif key in ("disk", "trail") and isinstance(value, str):
-            yield value
-        elif key == "disks" and isinstance(value, list):
-            for item in value:
-                if isinstance(item, str):
-                    yield item
-                elif isinstance(item, Mapping):
-                    yield from _named_disks(item)
