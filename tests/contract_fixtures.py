@@ -83,8 +83,10 @@ class ConfiguredContract(DiskContract):
 class S3Contract(ConfiguredContract):
     """ConfiguredContract with a disk ``"s3"`` (moto) below the ``layers``: a bucket per class, a prefix per test."""
 
+    # A classmethod: pytest 9.1 deprecates higher-scoped fixtures bound to a test instance (#10819).
     @pytest.fixture(scope="class")
-    def bucket(self, s3_endpoint: str) -> Iterator[str]:
+    @classmethod
+    def bucket(cls, s3_endpoint: str) -> Iterator[str]:
         with temporary_bucket(s3_endpoint) as name:
             yield name
 
