@@ -15,7 +15,7 @@ them alike; it prints the best, median and worst time of each and the ratios
 of the medians. Targets: flystore.aio at least 5x faster than sequential boto3
 and within 1.2x of obstore.
 
-The server sets the ceiling. moto answers every request with ``Connection:
+On loopback the server sets the ceiling. moto answers every request with ``Connection:
 close`` (a new connection and a new server thread per request) and is one
 Python process, so its own CPU per request bounds every client. The script
 shows that ceiling in the same run: the fastest concurrent client (obstore
@@ -26,10 +26,21 @@ for the sequential batch is what the loop would take on an idle machine,
 where nothing else waits for a core. Their ratio is the most any client
 could be faster than sequential boto3 there.
 
+Loopback has no latency, so a batch there is bound by CPU alone, and on two
+cores by moto's. Real S3 answers a small request in tens of milliseconds (AWS's
+guidance for latency-sensitive applications: requests under 512 KB have median
+latencies in the tens of milliseconds), time a client spends waiting, not
+computing. So every run makes one pass per ``--latency-ms`` value (default 0
+and 10) against the same server: with a value set, every request waits that
+long in its server thread before moto handles it (a sleep: no CPU, and
+requests in flight wait side by side, as they do at S3). The 10 ms pass is the
+low end of what S3 answers with; the targets are judged there, and the
+loopback pass shows the CPU ceiling.
+
 It also measures the async overhead on a memory disk: ``await disk.aio.get``
 vs ``disk.get``.
 
-Run: ``python benchmarks/bench_aio.py [--objects 500] [--rounds 5] [--concurrency 32]``.
+Run: ``python benchmarks/bench_aio.py [--objects 500] [--rounds 5] [--concurrency 32] [--latency-ms 0 10]``.
 Needs ``flystore[s3]``, ``moto[server]``, ``obstore`` and ``aiobotocore`` (the test extra).
 """
 
@@ -44,6 +55,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -66,11 +78,37 @@ FLOOR = "moto's user CPU"
 IDLE = "boto3 sequential, CPU"
 
 
+def serve_moto(port: int) -> None:
+    """Run moto's own WSGI app (what ``python -m moto.server`` runs) behind a latency switch.
+
+    ``GET /__latency__/<ms>`` sets how long every later request waits in its server thread before moto
+    handles it: time without CPU, the way a request to real S3 spends tens of milliseconds in the network
+    and the service. The switch lets one server serve every pass of a run.
+    """
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import run_simple
+
+    moto = DomainDispatcherApplication(create_backend_app)
+    latency = [0.0]
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/__latency__/"):
+            latency[0] = float(path.rsplit("/", 1)[1]) / 1000
+            start_response("204 No Content", [("Content-Length", "0")])
+            return [b""]
+        if latency[0]:
+            time.sleep(latency[0])
+        return moto(environ, start_response)
+
+    run_simple("127.0.0.1", port, app, threaded=True)
+
+
 def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    server = subprocess.Popen([sys.executable, __file__, "--serve-moto", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while True:
@@ -80,8 +118,13 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
         except OSError:
             if time.monotonic() > deadline:
                 server.kill()
-                raise SystemExit("moto.server did not start") from None
+                raise SystemExit("moto did not start") from None
             time.sleep(0.1)
+
+
+def set_latency(endpoint: str, milliseconds: float) -> None:
+    with urllib.request.urlopen(f"{endpoint}/__latency__/{milliseconds}", timeout=10) as answer:
+        assert answer.status == 204
 
 
 def cpu_times(pid: int) -> tuple[float, float] | None:
@@ -103,7 +146,13 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--latency-ms", type=float, nargs="*", default=[0.0, 10.0],
+                        help="one pass per value: the time every request waits in the server (default: 0 10)")
+    parser.add_argument("--serve-moto", type=int, metavar="PORT", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
+    if arguments.serve_moto:
+        serve_moto(arguments.serve_moto)
+        return
     count, concurrency = arguments.objects, arguments.concurrency
 
     import boto3
@@ -114,7 +163,7 @@ def main() -> None:
     from flystore import StorageManager
 
     server, endpoint = start_moto()
-    results: dict[str, dict[str, list[float]]] = {}
+    passes: dict[float, dict[str, dict[str, list[float]]]] = {}
     try:
         bucket = f"bench-aio-{uuid.uuid4().hex[:10]}"
         disk = StorageManager({"disks": {"s3": {
@@ -130,8 +179,8 @@ def main() -> None:
                                max_concurrency=concurrency)
         payload = os.urandom(SMALL)
 
-        def keys(who: str, round_number: int) -> list[str]:
-            return [f"{who.split()[0]}/{round_number}/{number:05}.bin" for number in range(count)]
+        def keys(who: str, latency: float, round_number: int) -> list[str]:
+            return [f"{who.split()[0]}/{latency}/{round_number}/{number:05}.bin" for number in range(count)]
 
         async def bounded(jobs: list[Callable[[], Awaitable[Any]]], width: int) -> list[Any]:
             gate = asyncio.Semaphore(width)
@@ -184,28 +233,33 @@ def main() -> None:
             PROBE: lambda names, what: obstore_batch(names, what, concurrency * 4),
         }
 
-        def note(who: str, what: str, seconds: float) -> None:
-            results.setdefault(who, {}).setdefault(what, []).append(seconds)
+        def note(latency: float, who: str, what: str, seconds: float) -> None:
+            passes.setdefault(latency, {}).setdefault(who, {}).setdefault(what, []).append(seconds)
+
+        async def one_pass(latency: float) -> None:
+            for round_number in range(arguments.rounds):
+                order = list(batches) if round_number % 2 == 0 else list(reversed(batches))
+                for what in ("put", "get"):
+                    for who in order:
+                        names = keys(who, latency, round_number)
+                        before = cpu_times(server.pid)
+                        started = time.perf_counter()
+                        outcome = await batches[who](names, what)
+                        note(latency, who, what, time.perf_counter() - started)
+                        after = cpu_times(server.pid)
+                        if before is None or after is None:
+                            continue
+                        if who == PROBE:
+                            note(latency, FLOOR, what, after[0] - before[0])
+                        elif who == "boto3 sequential" and not latency:  # client CPU + server CPU, in turn
+                            note(latency, IDLE, what, outcome + after[0] - before[0] + after[1] - before[1])
 
         async def run() -> None:
             await fs.set_session()
             try:
-                for round_number in range(arguments.rounds):
-                    order = list(batches) if round_number % 2 == 0 else list(reversed(batches))
-                    for what in ("put", "get"):
-                        for who in order:
-                            names = keys(who, round_number)
-                            before = cpu_times(server.pid)
-                            started = time.perf_counter()
-                            outcome = await batches[who](names, what)
-                            note(who, what, time.perf_counter() - started)
-                            after = cpu_times(server.pid)
-                            if before is None or after is None:
-                                continue
-                            if who == PROBE:
-                                note(FLOOR, what, after[0] - before[0])
-                            elif who == "boto3 sequential":  # client CPU + server CPU: one after the other
-                                note(IDLE, what, outcome + after[0] - before[0] + after[1] - before[1])
+                for latency in arguments.latency_ms:
+                    set_latency(endpoint, latency)
+                    await one_pass(latency)
             finally:
                 await fs._s3.close()  # s3fs leaves its aiohttp session open otherwise
 
@@ -216,21 +270,26 @@ def main() -> None:
         server.terminate()
         server.wait(10)
 
-    report(results, count, concurrency, arguments.rounds)
+    for latency, results in passes.items():
+        report(results, count, concurrency, arguments.rounds, latency)
     memory_overhead()
 
 
-def report(results: dict[str, dict[str, list[float]]], count: int, concurrency: int, rounds: int) -> None:
+def report(results: dict[str, dict[str, list[float]]], count: int, concurrency: int, rounds: int,
+           latency: float) -> None:
     median = {who: {what: statistics.median(runs) for what, runs in times.items()} for who, times in results.items()}
-    print(f"{count} x 4 KiB objects, concurrency {concurrency}, {rounds} rounds (clients take turns), "
-          "moto in a child process")
+    wait = f"every request waits {latency:g} ms in the server" if latency else "no added latency (loopback)"
+    print(f"\n{count} x 4 KiB objects, concurrency {concurrency}, {rounds} rounds (clients take turns), "
+          f"moto in a child process, {wait}")
     print(f"{'':<28}{'put_many ms: best median worst':>32}{'get_many ms: best median worst':>34}")
     for who in (*CLIENTS, PROBE, FLOOR, IDLE):
         if who in results:
             print(f"{who:<28}{spread(results[who]['put']):>32}{spread(results[who]['get']):>34}")
-    print(f"  ({PROBE}: {concurrency * 4} requests at once; {FLOOR}: the server's user CPU for that batch, the "
-          "least time any client could take;\n   "
-          f"{IDLE}: boto3's CPU + the server's for its batch, its time on an idle machine)")
+    notes = [f"{PROBE}: {concurrency * 4} requests at once",
+             f"{FLOOR}: the server's user CPU for that batch, the least time any client could take"]
+    if IDLE in results:
+        notes.append(f"{IDLE}: boto3's CPU + the server's for its batch, its time on an idle machine")
+    print("  (" + ";\n   ".join(notes) + ")")
     ours = median["flystore.aio"]
     print("ratios of the medians (above 1: flystore.aio is faster):")
     for other, target in (("boto3 sequential", ">= 5"), ("obstore async", ">= 0.83"), ("s3fs _pipe/_cat", "")):
