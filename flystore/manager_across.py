@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from .errors import (
     ConfigurationError,
+    DiskNotConfigured,
+    IntegrityError,
     InvalidPath,
     PathTraversalDetected,
     ReadOnlyDisk,
@@ -20,13 +22,34 @@ if TYPE_CHECKING:
     import concurrent.futures
     from collections.abc import Sequence
 
+    from ._streams import ReadStream
     from .disk import FilesystemAdapter
     from .manager import StorageManager
     from .sync import SyncMode, SyncProgress, SyncReport
 
 __all__ = ["CrossDiskVerbs"]
 
-# A disk name, or a tenant's disk "<disk>@<tenant>" (tenant names exclude "/", "\\" and braces).
+
+
+class _WatchedSource:
+    """The source stream of a cross-disk copy, remembering a verification failure of its reads.
+
+    The target disk reports a failing source read as its own write failure; the copy raises the
+    source's ``IntegrityError`` instead, so corruption is always reported as such.
+    """
+
+    def __init__(self, stream: ReadStream) -> None:
+        self._stream = stream
+        self.failure: IntegrityError | None = None
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._stream.read(size)
+        except IntegrityError as error:
+            self.failure = error
+            raise
+
+
 class CrossDiskVerbs:
     """Copy, move and sync between a manager's disks; the manager provides ``disk()``."""
 
@@ -37,10 +60,15 @@ class CrossDiskVerbs:
     def locate(self, operand: str) -> tuple[FilesystemAdapter, str]:
         """The disk and path ``operand`` names: ``disk://path``, else a path on the default disk.
 
+        ``<disk>@<tenant>://path`` names the tenant's disk on ``<disk>`` (``Storage.tenant(tenant, disk)``),
+        built on first use: the same disk, and quota ledger, as every other way of asking for it.
+
         Raises:
             InvalidPath: ``operand`` looks like ``name://path`` but ``name`` cannot be a disk's name
                 (read as a path on the default disk, it would land where nobody looks).
-            DiskNotConfigured: no disk of that name.
+            DiskNotConfigured: no disk of that name (for a tenant's disk: ``<disk>`` is not configured).
+            PathTraversalDetected: the tenant's name is not a usable one.
+            InvalidConfiguration: the ``tenants`` section is wrong.
         """
         disk, path = split_operand(operand)
         if disk is None:
@@ -51,7 +79,19 @@ class CrossDiskVerbs:
                     "and '.' (with '@tenant' for a tenant's disk)",
                 )
             return self.disk(), operand
-        return self.disk(disk), path
+        return self._named(disk), path
+
+    def _named(self, name: str) -> FilesystemAdapter:
+        base, at, tenant = name.partition("@")
+        if not at:
+            return self.disk(name)
+        try:
+            return self.disk(name)  # a disk configured under this very name, or a tenant's disk built already
+        except DiskNotConfigured:
+            pass
+        from .tenants import tenants_of
+
+        return tenants_of(cast("StorageManager", self)).disk(tenant, base)
 
     def copy(self, source: str, destination: str, *, progress: Callable[[int, int | None], None] | None = None,
              **options: Any) -> str:
@@ -61,6 +101,7 @@ class CrossDiskVerbs:
 
         Raises:
             FileNotFound: the source is missing.
+            IntegrityError: the source failed verification (corrupt or cut short); the destination is unchanged.
             UnableToCopyFile: the copy failed; nothing is left at the destination.
         """
         source_disk, source_path = self.locate(source)
@@ -74,9 +115,12 @@ class CrossDiskVerbs:
                 error.disk = disk.name
                 raise
         with source_disk.read_stream(source_path, progress=progress) as stream:
+            watched = _WatchedSource(stream)
             try:
-                return target_disk.write_stream(target_path, stream, **options)
+                return target_disk.write_stream(target_path, cast("IO[bytes]", watched), **options)
             except StorageError as error:
+                if watched.failure is not None:
+                    raise watched.failure from None
                 if isinstance(error, (UnableToCopyFile, ReadOnlyDisk, InvalidPath, ConfigurationError)):
                     raise
                 raise UnableToCopyFile(
@@ -92,6 +136,7 @@ class CrossDiskVerbs:
 
         Raises:
             FileNotFound: the source is missing.
+            IntegrityError: the source failed verification; nothing was moved.
             UnableToMoveFile: the move failed; the source is still there.
         """
         source_disk, source_path = self.locate(source)

@@ -86,10 +86,12 @@ class CompressedBackend(TransformingBackend):
 
     # -- reading -------------------------------------------------------------------
 
-    def open_read(self, path: str) -> BinaryIO:
+    def _reader(self, path: str) -> DecompressingReader:
         size = self._stored_size(path)
-        handle = self.inner.open_read(path)
-        return DecompressingReader(handle, size, self._reader_codec, path)  # type: ignore[return-value]
+        return DecompressingReader(self.inner.open_read(path), size, self._reader_codec, path)
+
+    def open_read(self, path: str) -> BinaryIO:
+        return self._reader(path)  # type: ignore[return-value]
 
     def read(self, path: str) -> bytes:
         with self.open_read(path) as reader:
@@ -139,8 +141,28 @@ class CompressedBackend(TransformingBackend):
     def open_write(self, path: str, options: WriteOptions) -> BinaryIO | None:
         return None  # the disk streams through write_stream, which compresses
 
-    # copy and move pass through: the stored form does not depend on the path.
+    # -- copying -------------------------------------------------------------------
 
+    def verify(self, path: str) -> None:
+        """Decompress ``path`` to its end, discarding the bytes, one frame in memory at a time.
+
+        Raises:
+            FileNotFound: no such file.
+            IntegrityError: the stored file is corrupt, cut short or not a compressed file.
+        """
+        with self._reader(path) as reader:
+            while reader.read(reader.footer.frame_size):
+                pass
+
+    def copy(self, source: str, destination: str, options: WriteOptions) -> None:
+        # The stored form does not depend on the path, so the disk below copies it (server-side where it
+        # can); the source is decompressed first, so a corrupt file raises instead of being passed on.
+        self.verify(source)
+        self.inner.copy(source, destination, options)
+
+    def move(self, source: str, destination: str, options: WriteOptions) -> None:
+        self.verify(source)
+        self.inner.move(source, destination, options)
 
 
 def _original_extra(extra: Mapping[str, Any]) -> dict[str, Any]:

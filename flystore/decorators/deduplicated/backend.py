@@ -110,15 +110,24 @@ class DeduplicatedBackend(TransformingBackend):
             raise FileNotFound.at(path, _RESERVED_REASON)
         return Pointer.decode(self.inner.read(path), path)
 
-    def _blob_age(self, digest: str) -> float | None:
-        """Seconds since the blob was written, or None when there is no such blob."""
+    def _blob(self, digest: str) -> FileAttributes | None:
         try:
-            modified = self.inner.stat(blob_path(digest)).last_modified
+            return self.inner.stat(blob_path(digest))
         except FileNotFound:
             return None
-        if modified is None:
+
+    @staticmethod
+    def _age(blob: FileAttributes | None) -> float | None:
+        """Seconds since the blob was written, or None when there is no such blob."""
+        if blob is None:
+            return None
+        if blob.last_modified is None:
             return float("inf")
-        return (datetime.now(timezone.utc) - modified).total_seconds()
+        return (datetime.now(timezone.utc) - blob.last_modified).total_seconds()
+
+    def _blob_age(self, digest: str) -> float | None:
+        """Seconds since the blob was written, or None when there is no such blob."""
+        return self._age(self._blob(digest))
 
     def _fresh_enough(self, digest: str) -> bool:
         age = self._blob_age(digest)
@@ -128,15 +137,23 @@ class DeduplicatedBackend(TransformingBackend):
         if not self._fresh_enough(digest):
             self.inner.write(blob_path(digest), data, _PLAIN)
 
-    def _refresh(self, digest: str, path: str) -> None:
+    def _refresh(self, pointer: Pointer, path: str) -> None:
         """Rewrite a reused blob older than half the grace period, so a collection running now keeps it.
 
+        The blob's size is checked against the pointer's (one stat): a copy shares the content without
+        reading it, so a blob cut short or grown is refused here rather than handed to another file.
+
         Raises:
-            IntegrityError: the blob is missing (its pointer was already dangling).
+            IntegrityError: the blob is missing (its pointer was already dangling), or of the wrong size.
         """
-        age = self._blob_age(digest)
-        if age is None:
+        digest = pointer.digest
+        found = self._blob(digest)
+        age = self._age(found)
+        if found is None or age is None:
             raise IntegrityError.at(path, "the content this file points to is missing")
+        if found.size is not None and found.size != pointer.size:
+            shorter = "shorter" if found.size < pointer.size else "longer"
+            raise IntegrityError.at(path, f"the content is {shorter} than its pointer says (corrupt blob)")
         if age >= self.grace / 2:
             blob = blob_path(digest)
             staging = f"{STAGING}/{uuid.uuid4().hex}"
@@ -285,7 +302,7 @@ class DeduplicatedBackend(TransformingBackend):
         if is_reserved(destination):
             raise error.between(source, destination, _RESERVED_REASON)
         pointer = self.pointer(source)
-        self._refresh(pointer.digest, source)
+        self._refresh(pointer, source)
         return pointer
 
     def copy(self, source: str, destination: str, options: WriteOptions) -> None:
