@@ -38,14 +38,24 @@ class FakeSwitching:
 
         The fake keeps the real disk's ``url``, ``visibility``, ``signing_key`` and
         ``serve_prefix``; ``local=True`` keeps files in a temporary directory so
-        ``path()`` works. ``restore()`` puts the real disk back.
+        ``path()`` works. ``restore()`` puts the real disk back. A decorator disk
+        (versioned, failover, encrypted, ...) is faked as its configured stack over
+        empty disks, so its own methods (``versions()``, ``repair()``, ...) work.
+
+        Raises:
+            InvalidConfiguration: a decorator disk's configuration is wrong.
         """
         from .testing.fake import make_fake
+        from .testing.fake_stack import is_decorator, make_stacked_fake
 
         key = name if name is not None else self.default_disk_name
+        manager = cast("StorageManager", self)
         with self._lock:
             options = self.config["disks"].get(key, {})
-            fake = make_fake(cast("StorageManager", self), key, options, local=local, overrides=overrides)
+            if is_decorator(options):
+                fake: FakeDisk = make_stacked_fake(manager, key, local=local, overrides=overrides)
+            else:
+                fake = make_fake(manager, key, options, local=local, overrides=overrides)
             self._swap_in(key, fake)
         return fake
 

@@ -10,17 +10,19 @@ from typing import TYPE_CHECKING, Any
 from ..disk import FilesystemAdapter
 from ..drivers.local import LocalBackend
 from ..drivers.memory import MemoryBackend
+from ..errors import DiskNotConfigured
 from ..paths import normalize
 
 if TYPE_CHECKING:
     from ..manager import StorageManager
 
-__all__ = ["FAKE_SIGNING_KEY", "FakeDisk", "make_fake"]
+__all__ = ["FAKE_SIGNING_KEY", "KEPT_OPTIONS", "FakeDisk", "make_fake"]
 
 # Fakes sign temporary URLs with a fixed key when the real disk has none, so
 # tests get working, deterministic URLs without configuring APP_KEY.
 FAKE_SIGNING_KEY = "flystore-fake-signing-key-not-a-secret-0123456789"
-_KEPT_OPTIONS = ("url", "visibility", "signing_key", "serve_prefix")
+#: The real disk's options a fake keeps.
+KEPT_OPTIONS = ("url", "visibility", "signing_key", "serve_prefix")
 
 
 class FakeDisk(FilesystemAdapter):
@@ -31,6 +33,31 @@ class FakeDisk(FilesystemAdapter):
     """
 
     _temporary_root: str | None = None
+    #: A decorator disk's fake builds its stack in a manager of its own (see fake_stack.py).
+    _stack: StorageManager | None = None
+    _invalidated: list[list[str]] | None = None
+
+    def below(self, name: str | None = None) -> FilesystemAdapter:
+        """The disk ``name`` under a faked decorator disk (default: the one it wraps directly).
+
+        They are the fake's own disks, never the real ones: look at the stored form (ciphertext,
+        compressed frames, version records) or seed a ``read_only`` fake through them.
+
+        Raises:
+            DiskNotConfigured: no named disk of that name is under this one (a plain fake has none).
+        """
+        stack = self._stack
+        wrapped = name
+        if stack is not None and name is None:
+            wrapped = stack.config["disks"][stack.default_disk_name].get("disk")
+        if stack is None or not isinstance(wrapped, str) or wrapped not in stack.config["disks"]:
+            raise DiskNotConfigured(f"disk '{self.name}' has no named disk {wrapped!r} under it", disk=self.name)
+        return stack.disk(wrapped)
+
+    @property
+    def invalidated(self) -> list[list[str]]:
+        """Each batch of CDN paths a faked ``cdn`` disk would have invalidated, in order (else empty)."""
+        return [list(batch) for batch in self._invalidated or []]
 
     def _listing(self, directory: str = "") -> str:
         files = self.all_files(directory)
@@ -117,7 +144,7 @@ def make_fake(
     """Build the fake for disk ``name``, keeping the original's URL and visibility settings."""
     from ..config import resolve_env
 
-    kept = {key: value for key, value in resolve_env(dict(original)).items() if key in _KEPT_OPTIONS}
+    kept = {key: value for key, value in resolve_env(dict(original)).items() if key in KEPT_OPTIONS}
     config = {**kept, **dict(overrides or {})}
     config.setdefault("signing_key", FAKE_SIGNING_KEY)
     if local:
