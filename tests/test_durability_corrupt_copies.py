@@ -10,6 +10,7 @@ content) and keep the source's stored bytes as they were.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import random
 import uuid
@@ -219,3 +220,20 @@ def test_restoring_a_corrupt_version_over_a_compressed_disk_raises_and_keeps_the
     assert caught.value.disk == "history"
     assert disk.get("a.log") == OLD
     assert len(disk.versions("a.log")) == 2
+
+
+@pytest.mark.parametrize("size", [len(CONTENT), 5 * 1024 * 1024], ids=["in-memory", "streamed"])
+def test_writing_a_deduplicated_content_again_replaces_a_cut_blob_instead_of_pointing_to_it(
+    manager: StorageManager, size: int
+) -> None:
+    content = (CONTENT * (size // len(CONTENT) + 1))[:size]
+    disk = manager.disk("once")
+    disk.put("a.log", content)
+    blob = blob_path(hashlib.sha256(content).hexdigest())
+    raw = manager.disk("raw")
+    raw.put(blob, _cut(raw.get(blob)))  # within the grace period: the blob is young, so it would be reused
+    with pytest.raises(IntegrityError):
+        disk.get("a.log")
+    disk.write_stream("b.log", io.BytesIO(content))  # hashed in memory up to 4 MiB, else through staging
+    assert disk.get("b.log") == content
+    assert disk.get("a.log") == content, "the files sharing the blob read whole again"

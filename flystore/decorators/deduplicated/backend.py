@@ -125,16 +125,20 @@ class DeduplicatedBackend(TransformingBackend):
             return float("inf")
         return (datetime.now(timezone.utc) - blob.last_modified).total_seconds()
 
-    def _blob_age(self, digest: str) -> float | None:
-        """Seconds since the blob was written, or None when there is no such blob."""
-        return self._age(self._blob(digest))
+    def _fresh_enough(self, digest: str, size: int | None = None) -> bool:
+        """Whether the blob can be reused as it is: young enough, and (given ``size``) of that size.
 
-    def _fresh_enough(self, digest: str) -> bool:
-        age = self._blob_age(digest)
-        return age is not None and age < self.grace / 2
+        A blob cut short or grown behind the disk's back is rewritten by the next write of its content
+        rather than shared by one more file (one stat shows it; changed bytes of the right size do not).
+        """
+        blob = self._blob(digest)
+        age = self._age(blob)
+        if blob is None or age is None or age >= self.grace / 2:
+            return False
+        return size is None or blob.size is None or blob.size == size
 
     def _ensure_blob(self, digest: str, data: bytes) -> None:
-        if not self._fresh_enough(digest):
+        if not self._fresh_enough(digest, len(data)):
             self.inner.write(blob_path(digest), data, _PLAIN)
 
     def _refresh(self, pointer: Pointer, path: str) -> None:
@@ -266,7 +270,7 @@ class DeduplicatedBackend(TransformingBackend):
             pointer = Pointer(hashing.hash.hexdigest(), hashing.size)
             with self.gate.writing():
                 # Replacing an existing blob with the same bytes is harmless and gives it a fresh time.
-                if self._fresh_enough(pointer.digest):
+                if self._fresh_enough(pointer.digest, pointer.size):
                     self.inner.delete(staging)
                 else:
                     self.inner.move(staging, pointer.blob, _PLAIN)
