@@ -26,6 +26,7 @@ from flystore import (
     VersionedFilesystemAdapter,
 )
 from flystore.decorators.failover import FailoverFilesystemAdapter
+from flystore.decorators.versioned.scoped import ScopedVersionsAdapter
 from flystore.testing import FakeDisk
 
 KEY = "base64:" + base64.b64encode(b"k" * 32).decode()
@@ -259,3 +260,15 @@ def test_overrides_apply_to_the_disks_under_a_faked_decorator_disk(storage: Stor
     assert fake.get_visibility("a.txt") == "public"
     assert fake.url("a.txt") == "https://test.example/a.txt"
     assert fake.below().url("a.txt") == "https://test.example/a.txt"
+
+
+def test_a_faked_scoped_view_of_a_versioned_disk_keeps_its_versions(storage: StorageManager) -> None:
+    manager = StorageManager({"disks": {**storage.config["disks"],
+                                        "app": {"driver": "scoped", "disk": "history", "prefix": "app"}}})
+    fake = manager.fake("app")
+    assert isinstance(fake, ScopedVersionsAdapter)
+    fake.put("a.txt", b"1")
+    fake.put("a.txt", b"2")
+    assert len(fake.versions("a.txt")) == 2
+    assert fake.below("s3").file_exists("app/a.txt")
+    manager.restore()
