@@ -25,7 +25,15 @@ from ..events import EventStream, hub
 from ._pool import offload
 from .batching import fits_lanes, in_lanes, per_item
 from .room import Download, WriteHandle, as_handle
-from .streams import AsyncFile, AsyncReadStream, WriteCancelled, bridge_chunks, cancellable_chunks
+from .streams import (
+    AsyncFile,
+    AsyncReadStream,
+    CancellableReader,
+    WriteCancelled,
+    bridge_chunks,
+    cancellable_chunks,
+    settle,
+)
 
 if TYPE_CHECKING:
     from ..attributes import Entry, FileAttributes
@@ -136,12 +144,16 @@ class AsyncDisk:
         if self._inline and isinstance(contents, (bytes, str)) and len(contents) <= _INLINE_BYTES:
             return self._disk.put(path, contents, **options)
         cancelled = threading.Event()
+        if isinstance(contents, str) and len(contents) > _CANCELLABLE_ABOVE // 4:
+            contents = contents.encode()  # a big text is as cancellable as big bytes
         if isinstance(contents, AsyncIterable):
             contents = bridge_chunks(contents, asyncio.get_running_loop(), cancelled)
-        elif isinstance(contents, (bytes, bytearray, memoryview)) and len(contents) > _CANCELLABLE_ABOVE:
-            contents = cancellable_chunks(bytes(contents), cancelled)
-        elif isinstance(contents, Iterable) and not isinstance(contents, (bytes, bytearray, memoryview, str)) \
-                and not hasattr(contents, "read"):
+        elif isinstance(contents, (bytes, bytearray, memoryview)):
+            if len(contents) > _CANCELLABLE_ABOVE:
+                contents = cancellable_chunks(bytes(contents), cancelled)
+        elif hasattr(contents, "read"):
+            contents = CancellableReader(contents, cancelled)
+        elif isinstance(contents, Iterable) and not isinstance(contents, str):
             contents = _checked(contents, cancelled)
         return await offload(self._disk.put, path, contents, on_cancel=cancelled.set, **options)
 
@@ -155,37 +167,37 @@ class AsyncDisk:
 
     async def put_json(self, path: str, value: Any, **options: Any) -> str:
         """``value`` as JSON at ``path``."""
-        return await offload(self._disk.put_json, path, value, on_cancel=_nothing, **options)
+        return await offload(self._disk.put_json, path, value, on_cancel=settle, **options)
 
     async def put_file(self, directory: str, file: Any, **options: Any) -> str:
         """Store a local file under ``directory`` with a unique name; returns its path."""
-        return await offload(self._disk.put_file, directory, file, on_cancel=_nothing, **options)
+        return await offload(self._disk.put_file, directory, file, on_cancel=settle, **options)
 
     async def put_file_as(self, directory: str, file: Any, name: str, **options: Any) -> str:
         """Store a local file as ``directory/name``."""
-        return await offload(self._disk.put_file_as, directory, file, name, on_cancel=_nothing, **options)
+        return await offload(self._disk.put_file_as, directory, file, name, on_cancel=settle, **options)
 
     async def append(self, path: str, data: bytes | str, separator: bytes | str = "\n") -> str:
-        return await offload(self._disk.append, path, data, separator, on_cancel=_nothing)
+        return await offload(self._disk.append, path, data, separator, on_cancel=settle)
 
     async def prepend(self, path: str, data: bytes | str, separator: bytes | str = "\n") -> str:
-        return await offload(self._disk.prepend, path, data, separator, on_cancel=_nothing)
+        return await offload(self._disk.prepend, path, data, separator, on_cancel=settle)
 
     async def copy(self, source: str, destination: str, **options: Any) -> str:
-        return await offload(self._disk.copy, source, destination, on_cancel=_nothing, **options)
+        return await offload(self._disk.copy, source, destination, on_cancel=settle, **options)
 
     async def move(self, source: str, destination: str, **options: Any) -> str:
-        return await offload(self._disk.move, source, destination, on_cancel=_nothing, **options)
+        return await offload(self._disk.move, source, destination, on_cancel=settle, **options)
 
     async def delete(self, paths: str | Sequence[str]) -> bool:
         """Delete one file or several; True when anything was deleted."""
-        return bool(await offload(self._disk.delete, paths, on_cancel=_nothing))
+        return bool(await offload(self._disk.delete, paths, on_cancel=settle))
 
     async def make_directory(self, path: str, **options: Any) -> bool:
         return bool(await self._call("make_directory", path, **options))
 
     async def delete_directory(self, path: str) -> bool:
-        return bool(await offload(self._disk.delete_directory, path, on_cancel=_nothing))
+        return bool(await offload(self._disk.delete_directory, path, on_cancel=settle))
 
     async def set_visibility(self, path: str, visibility: str) -> None:
         await self._call("set_visibility", path, visibility)
@@ -203,9 +215,25 @@ class AsyncDisk:
             FileNotFound: reading a missing file; UnableToWriteFile: the writer could not start.
         """
         if mode is None:
-            handle = await self._call("open", path, "wb" if overwrite else "ab", **options)
+            handle = await self._open(path, "wb" if overwrite else "ab", options)
             return WriteHandle(path, AsyncFile(handle), self._disk.name)
-        return AsyncFile(await self._call("open", path, mode, **options))
+        return AsyncFile(await self._open(path, mode, options))
+
+    async def _open(self, path: str, mode: str, options: dict[str, Any]) -> Any:
+        # A cancelled open waits for the worker and discards the file it opened (a writer's temporary
+        # file or upload), instead of leaving that to the garbage collector.
+        opened: builtins.list[Any] = []
+
+        def opening() -> Any:
+            opened.append(self._disk.open(path, mode, **options))
+            return opened[0]
+
+        try:
+            return await offload(opening, on_cancel=settle)
+        except asyncio.CancelledError:
+            for handle in opened:
+                await offload(getattr(handle, "abort", handle.close))
+            raise
 
     async def write(self, handle: WriteHandle, data: bytes | str) -> int:
         """Append ``data`` to an open handle (nothing is visible before ``close``).
@@ -407,7 +435,7 @@ class AsyncDisk:
     ) -> BatchResult[str, bool]:
         """Delete every path (S3: DeleteObjects requests of up to 1,000 keys)."""
         unique = list(dict.fromkeys(paths))
-        native = await offload(native_delete, self._disk, unique, progress, on_cancel=_nothing)
+        native = await offload(native_delete, self._disk, unique, progress, on_cancel=settle)
         if native is not None:
             return native
         if fits_lanes(self._inline, progress):
@@ -418,10 +446,6 @@ class AsyncDisk:
 def _one_request(data: Any) -> bool:
     """Bytes or text a put sends whole (no stream a cancellation could stop part-way)."""
     return isinstance(data, (bytes, bytearray, memoryview, str)) and len(data) <= _CANCELLABLE_ABOVE
-
-
-def _nothing() -> None:
-    """A cancelled single-request write cannot be stopped half-way: wait for it to settle."""
 
 
 def _checked(chunks: Iterable[Any], cancelled: threading.Event) -> Any:

@@ -15,7 +15,10 @@ from typing import Any, BinaryIO, Protocol
 
 from ._pool import offload
 
-__all__ = ["AsyncFile", "AsyncReadStream", "WriteCancelled", "bridge_chunks", "cancellable_chunks"]
+__all__ = [
+    "AsyncFile", "AsyncReadStream", "CancellableReader", "WriteCancelled", "bridge_chunks", "cancellable_chunks",
+    "settle",
+]
 
 _SLICE = 1024 * 1024
 
@@ -132,6 +135,50 @@ def cancellable_chunks(data: bytes, cancelled: threading.Event) -> Iterator[byte
         yield bytes(view[start : start + _SLICE])
 
 
+class CancellableReader:
+    """A file object's reads, raising ``WriteCancelled`` once ``cancelled`` is set.
+
+    A put of a file object reads it in the worker thread; without this, a
+    cancelled put would go on reading (and uploading) to the end of the file
+    before the cancellation could return. Everything but reading is the file's own.
+    """
+
+    def __init__(self, file: Any, cancelled: threading.Event) -> None:
+        self._file = file
+        self._cancelled = cancelled
+
+    def _check(self) -> None:
+        if self._cancelled.is_set():
+            raise WriteCancelled("the writing task was cancelled")
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Raises: WriteCancelled once the task was cancelled."""
+        self._check()
+        chunk = self._file.read(size)
+        self._check()
+        return bytes(chunk) if isinstance(chunk, (bytearray, memoryview)) else chunk  # type: ignore[no-any-return]
+
+    def readinto(self, buffer: Any, /) -> int:
+        """Raises: WriteCancelled once the task was cancelled."""
+        self._check()
+        readinto = getattr(self._file, "readinto", None)
+        if readinto is None:
+            chunk = self._file.read(len(buffer))
+            buffer[: len(chunk)] = chunk
+            count = len(chunk)
+        else:
+            count = int(readinto(buffer) or 0)
+        self._check()
+        return count
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+
+def settle() -> None:
+    """``on_cancel`` of a call that cannot stop half-way: the cancellation waits for it to finish."""
+
+
 class AsyncFile:
     """An async face of a file object from ``disk.open``: ``await f.write(b)``, ``await f.read()``.
 
@@ -151,26 +198,32 @@ class AsyncFile:
     def closed(self) -> bool:
         return bool(self._handle.closed)
 
+    # A cancelled call waits for its worker (settle): the file object is never used by two threads at
+    # once (an abort racing a write), and no thread is still working for the task once it is cancelled.
+
     async def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes."""
-        return await offload(self._handle.read, size)
+        return await offload(self._handle.read, size, on_cancel=settle)
 
     async def write(self, data: bytes) -> int:
         """Write ``data``; nothing is visible before ``close``."""
-        return await offload(self._handle.write, data)
+        return await offload(self._handle.write, data, on_cancel=settle)
 
     async def close(self) -> None:
         """Close; a writer publishes its file atomically here.
 
+        A close that is cancelled once it has begun runs to its end first, so
+        the file is then either whole or not there, and stays so.
+
         Raises:
             UnableToWriteFile: the file could not be published.
         """
-        await offload(self._handle.close)
+        await offload(self._handle.close, on_cancel=settle)
 
     async def abort(self) -> None:
         """Discard a writer's content (the stored file stays as it was)."""
         abort = getattr(self._handle, "abort", None)
-        await offload(abort if abort is not None else self._handle.close)
+        await offload(abort if abort is not None else self._handle.close, on_cancel=settle)
 
     async def __aenter__(self) -> AsyncFile:
         return self

@@ -1,0 +1,231 @@
+"""Cancellation of async writes at awkward moments, on real disks (memory, local, s3).
+
+Whenever a writing task is cancelled, before its first chunk, mid-stream, mid-``write`` of an open
+handle, during ``open`` or during ``close``, the cancellation returns only once the worker thread is
+done, and what is stored is the old content (or nothing), or for a close that had begun the whole new
+content: never a partial file, never a temporary file left behind, never a change after the cancel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from types import FrameType
+
+import pytest
+
+from flystore import StorageManager
+from flystore.aio import AsyncDisk
+from tests.drivers.test_s3 import build, raw_client, remove_bucket
+
+MiB = 1024 * 1024
+KINDS = ["memory", "local", "s3"]
+
+
+@pytest.fixture(params=KINDS)
+def disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AsyncDisk]:
+    if request.param == "memory":
+        yield StorageManager({"disks": {"m": {"driver": "memory"}}}).disk("m").aio
+        return
+    if request.param == "local":
+        yield StorageManager({"disks": {"l": {"driver": "local", "root": str(tmp_path / "root")}}}).disk("l").aio
+        assert [path.name for path in (tmp_path / "root").rglob("*") if ".flystore-tmp" in path.name] == []
+        return
+    endpoint = request.getfixturevalue("s3_endpoint")
+    bucket = f"flystore-cancel-{uuid.uuid4().hex[:12]}"
+    sync = build(endpoint, bucket)
+    yield sync.aio
+    sync.close()
+    client = raw_client(endpoint)
+    try:
+        assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []  # none left open
+    finally:
+        remove_bucket(client, bucket)
+        client.close()
+
+
+def workers_in(*names: str) -> list[str]:
+    """Functions among ``names`` that some thread is running right now."""
+    busy = []
+    for top in sys._current_frames().values():
+        frame: FrameType | None = top
+        while frame is not None:
+            if frame.f_code.co_name in names:
+                busy.append(frame.f_code.co_name)
+            frame = frame.f_back
+    return busy
+
+
+async def settled(disk: AsyncDisk, path: str) -> bytes | None:
+    """What ``path`` holds now, after checking that nothing changes it any more."""
+    first = await disk.get(path) if await disk.file_exists(path) else None
+    await asyncio.sleep(0.3)
+    later = await disk.get(path) if await disk.file_exists(path) else None
+    assert first == later, "the file changed after the cancellation returned"
+    return first
+
+
+class SlowFile:
+    """A binary file object whose reads take a while: an upload the caller may give up on."""
+
+    def __init__(self, chunks: int, size: int = 64 * 1024) -> None:
+        self.left = chunks
+        self.size = size
+        self.reads = 0
+
+    def read(self, size: int = -1) -> bytes:
+        self.reads += 1
+        if self.left == 0:
+            return b""
+        self.left -= 1
+        threading.Event().wait(0.005)
+        return b"n" * self.size
+
+    def readable(self) -> bool:
+        return True
+
+
+def test_a_cancelled_put_of_a_file_object_keeps_the_old_content_and_stops_reading(disk: AsyncDisk) -> None:
+    source = SlowFile(2_000)  # 10 s at 5 ms a chunk: not finished by a put that honours the cancel
+
+    async def main() -> bytes | None:
+        await disk.put("f.bin", b"old")
+        task = asyncio.create_task(disk.put("f.bin", source))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        reads = source.reads
+        await asyncio.sleep(0.1)
+        assert source.reads == reads  # nobody reads the source after the cancel returned
+        return await settled(disk, "f.bin")
+
+    assert asyncio.run(main()) == b"old"
+    assert source.left > 1_500
+
+
+def test_a_write_stream_cancelled_before_its_first_chunk_writes_nothing(disk: AsyncDisk) -> None:
+    closed: list[bool] = []
+
+    async def late() -> AsyncIterator[bytes]:
+        try:
+            await asyncio.sleep(30)
+            yield b"never"
+        finally:
+            closed.append(True)
+
+    async def main() -> bytes | None:
+        await disk.put("f.bin", b"old")
+        task = asyncio.create_task(disk.write_stream("f.bin", late()))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert workers_in("bridge_chunks") == []
+        return await settled(disk, "f.bin")
+
+    assert asyncio.run(main()) == b"old"
+    assert closed == [True]
+
+
+def test_a_big_str_put_is_as_cancellable_as_bytes(disk: AsyncDisk) -> None:
+    async def main() -> bytes | None:
+        await disk.put("f.txt", "old")
+        task = asyncio.create_task(disk.put("f.txt", "n" * (96 * MiB)))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return await settled(disk, "f.txt")
+
+    stored = asyncio.run(main())
+    assert stored in (b"old", b"n" * (96 * MiB))
+
+
+
+
+def test_a_handle_cancelled_mid_write_publishes_nothing_and_frees_its_thread(disk: AsyncDisk) -> None:
+    async def main() -> bytes | None:
+        await disk.put("f.bin", b"old")
+        started = asyncio.Event()
+        chunk = b"w" * (64 * MiB)  # each write copies it into the spool, which takes a while
+
+        async def writer() -> None:
+            handle = await disk.open(path="f.bin", overwrite=True)
+            started.set()
+            for _ in range(50):
+                await disk.write(handle=handle, data=chunk)
+            await disk.close(handle=handle)
+
+        task = asyncio.create_task(writer())
+        await started.wait()
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert workers_in("write", "abort") == []  # the handle's thread is done before the cancel returns
+        return await settled(disk, "f.bin")
+
+    assert asyncio.run(main()) == b"old"
+
+
+def test_a_handle_cancelled_during_close_is_whole_or_absent_and_settled_when_the_cancel_returns(
+    disk: AsyncDisk,
+) -> None:
+    content = b"c" * (48 * MiB)  # beyond the in-memory spool: close streams a temporary file to the disk
+
+    async def main() -> bytes | None:
+        handle = await disk.open(path="closing.bin", overwrite=True)
+        await disk.write(handle=handle, data=content)
+        task = asyncio.create_task(disk.close(handle=handle))
+        while not task.done() and not workers_in("close"):  # noqa: ASYNC110 - waits on another thread
+            await asyncio.sleep(0.001)
+        task.cancel()  # mid-close (a local disk's close is a rename: it may be done already)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        assert workers_in("close", "_commit", "commit") == []
+        return await settled(disk, "closing.bin")
+
+    assert asyncio.run(main()) in (None, content)
+
+
+def test_a_task_cancelled_while_opening_leaves_no_writer_behind(disk: AsyncDisk) -> None:
+    async def main() -> list[str]:
+        await disk.put("f.bin", b"old")
+        for _ in range(5):
+            task = asyncio.create_task(disk.open(path="f.bin"))  # appending: open copies the old content
+            await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        return await disk.all_files()
+
+    assert asyncio.run(main()) == ["f.bin"]
+    assert disk.sync.get("f.bin") == b"old"
+
+
+def test_async_file_left_by_cancellation_discards_its_content(disk: AsyncDisk) -> None:
+    async def main() -> bytes | None:
+        await disk.put("f.bin", b"old")
+
+        async def writer() -> None:
+            async with await disk.open("f.bin", "wb") as file:
+                await file.write(b"half")
+                await asyncio.sleep(30)
+
+        task = asyncio.create_task(writer())
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return await settled(disk, "f.bin")
+
+    assert asyncio.run(main()) == b"old"
+
+
