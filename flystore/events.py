@@ -57,15 +57,25 @@ class _Stream:
     def __init__(self, loop: asyncio.AbstractEventLoop, disk: str | None, maxsize: int) -> None:
         self.loop = loop
         self.disk = disk
-        self.queue: asyncio.Queue[StorageEvent] = asyncio.Queue(maxsize)
+        # None is the end-of-stream mark that wakes a consumer waiting when the stream is closed.
+        self.queue: asyncio.Queue[StorageEvent | None] = asyncio.Queue(maxsize)
         self.dropped = 0
+        self.closed = False
 
-    def offer(self, event: StorageEvent) -> None:
+    def offer(self, event: StorageEvent | None) -> None:
         # Runs on the consumer's loop. A slow UI loses the oldest events, never blocks writers.
+        if self.closed and event is not None:
+            return
         if self.queue.full():
             self.queue.get_nowait()
             self.dropped += 1
         self.queue.put_nowait(event)
+
+    def close(self) -> None:
+        """End the stream: a consumer waiting in ``async for`` stops (runs on the consumer's loop)."""
+        if not self.closed:
+            self.closed = True
+            self.offer(None)
 
 
 class EventHub:
@@ -160,16 +170,18 @@ class EventHub:
             self._pending.add(future)
             future.add_done_callback(self._pending.discard)
 
-    @staticmethod
-    def _deliver(stream: _Stream, event: StorageEvent) -> None:
+    def _deliver(self, stream: _Stream, event: StorageEvent) -> None:
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is stream.loop:
             stream.offer(event)
-        elif not stream.loop.is_closed():
+            return
+        try:
             stream.loop.call_soon_threadsafe(stream.offer, event)
+        except RuntimeError:  # its loop has ended: nobody can read the stream any more
+            self._forget(stream)
 
     def _background_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -210,6 +222,11 @@ class EventStream:
         self._consumer = consumer
 
     @property
+    def closed(self) -> bool:
+        """True once ``aclose`` ran: iteration has ended (or ends after what was already queued)."""
+        return self._consumer.closed
+
+    @property
     def dropped(self) -> int:
         """How many events were dropped because the consumer fell more than the queue behind."""
         return self._consumer.dropped
@@ -218,11 +235,23 @@ class EventStream:
         return self
 
     async def __anext__(self) -> StorageEvent:
-        return await self._consumer.queue.get()
+        """The next event; ``StopAsyncIteration`` once the stream is closed."""
+        consumer = self._consumer
+        if consumer.closed and consumer.queue.empty():
+            raise StopAsyncIteration
+        event = await consumer.queue.get()
+        if event is None:
+            raise StopAsyncIteration
+        return event
 
     async def aclose(self) -> None:
-        """Stop receiving events."""
+        """Stop receiving events; a consumer waiting in ``async for`` ends its loop (idempotent)."""
         self._owner._forget(self._consumer)
+        consumer = self._consumer
+        if asyncio.get_running_loop() is consumer.loop:
+            consumer.close()
+        elif not consumer.loop.is_closed():
+            consumer.loop.call_soon_threadsafe(consumer.close)
 
     async def __aenter__(self) -> EventStream:
         return self

@@ -6,7 +6,10 @@ disk's root. They are debounced per path (a burst of writes to one file is one
 hidden temporary files of in-flight writes (their rename onto the target is
 the ``file_updated``). Changes made through flystore itself are already
 published by the disk; the watcher drops its own sighting of them, so each
-change is reported once.
+change is reported once. It tells them apart by the file's state: when the
+disk publishes a change the watcher notes the file's inode, mtime and size (or
+that it is gone), and a sighting is flystore's own only while the file is still
+in exactly that state; a later change by anyone else is reported, however soon.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ __all__ = ["DiskWatcher", "stop_watching", "watch_disk"]
 DEFAULT_DEBOUNCE = 0.15
 # Temporary files of flystore's atomic writes (flystore/drivers/local/_walk.py TEMP_PREFIX).
 _TEMP_PREFIX = ".flystore-tmp-"
+# Seconds a noted own change is remembered: far longer than inotify takes to report it.
+_OWN_FOR = 10.0
+
+# A file's (inode, mtime in ns, size), or None when nothing is there.
+_State = tuple[int, int, int] | None
 
 
 class DiskWatcher:
@@ -48,7 +56,7 @@ class DiskWatcher:
         self.debounce = debounce
         self._lock = threading.Lock()
         self._pending: dict[str, tuple[str, float]] = {}  # path -> (event, last seen)
-        self._own: dict[str, float] = {}  # path -> when flystore itself last published it
+        self._own: dict[str, tuple[_State, float]] = {}  # path -> (state flystore left it in, when)
         self._stopped = threading.Event()
         watcher = self
 
@@ -79,9 +87,18 @@ class DiskWatcher:
     # -- intake --------------------------------------------------------------------
 
     def _note_own(self, event: StorageEvent) -> None:
+        # Runs in the writer's thread right after the change, before the watcher can flush its sighting.
         if event.disk == self.disk.name and event.source != "watch":
+            state = self._state(event.path)
             with self._lock:
-                self._own[event.path] = time.monotonic()
+                self._own[event.path] = (state, time.monotonic())
+
+    def _state(self, path: str) -> _State:
+        try:
+            found = os.stat(os.path.join(self.root, path))
+        except OSError:
+            return None
+        return (found.st_ino, found.st_mtime_ns, found.st_size)
 
     def _relative(self, absolute: Any) -> str | None:
         if isinstance(absolute, bytes):
@@ -118,20 +135,19 @@ class DiskWatcher:
 
     def _flush(self) -> None:
         now = time.monotonic()
-        ready: list[tuple[str, str]] = []
+        ready: list[tuple[str, str, tuple[_State, float] | None]] = []
         with self._lock:
             for path, (kind, seen) in list(self._pending.items()):
                 if now - seen < self.debounce:
                     continue
                 del self._pending[path]
-                own = self._own.get(path)
-                if own is not None and own >= seen - 2.0:
-                    continue  # flystore published this change itself
-                ready.append((path, kind))
-            for path, when in list(self._own.items()):
-                if now - when > 10.0:
+                ready.append((path, kind, self._own.get(path)))
+            for path, (_, when) in list(self._own.items()):
+                if now - when > _OWN_FOR:
                     del self._own[path]
-        for path, kind in sorted(ready):
+        for path, kind, own in sorted(ready, key=lambda item: item[0]):
+            if own is not None and own[0] == self._state(path):
+                continue  # the file is as flystore left it: the disk published this change itself
             if kind == "file_updated" and not os.path.isfile(os.path.join(self.root, path)):
                 continue  # created and gone again within the debounce window
             handlers = tuple(self.disk._listeners.get(kind, ()))

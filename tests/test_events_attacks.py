@@ -1,0 +1,244 @@
+"""Attacks on live change events: streams closed or cancelled under a waiting consumer, the watcher's
+tell-apart of flystore's own writes from a later change by another process, and events of every
+decorator stack through both APIs, each once."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flystore import ReadOnlyDisk, StorageManager, events
+from flystore.events import StorageEvent, hub
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+# -- events() streams ---------------------------------------------------------------------------------
+
+
+def test_closing_a_stream_ends_the_iteration_of_a_consumer_waiting_on_it() -> None:
+    disk = StorageManager({"disks": {"m": {"driver": "memory"}}}).disk("m")
+
+    async def main() -> list[str]:
+        stream = disk.aio.events()
+        seen: list[str] = []
+
+        async def consume() -> None:
+            async for event in stream:
+                seen.append(event.path)
+
+        consumer = asyncio.create_task(consume())
+        await disk.aio.put("one.txt", b"1")
+        await asyncio.sleep(0.05)
+        await stream.aclose()
+        await asyncio.wait_for(consumer, 5)  # a deadlock guard: without the fix it waits for ever
+        await disk.aio.put("two.txt", b"2")
+        with pytest.raises(StopAsyncIteration):
+            await stream.__anext__()  # a closed stream stays ended
+        return seen
+
+    before = len(hub._streams)
+    assert asyncio.run(main()) == ["one.txt"]
+    assert len(hub._streams) == before  # unsubscribed
+
+
+def test_a_cancelled_consumer_leaves_the_stream_usable_and_async_with_unsubscribes() -> None:
+    disk = StorageManager({"disks": {"m": {"driver": "memory"}}}).disk("m")
+
+    async def main() -> list[str]:
+        async with disk.aio.events() as stream:
+            waiting = asyncio.create_task(stream.__anext__())
+            await asyncio.sleep(0.02)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            await disk.aio.put("after.txt", b"x")
+            event = await asyncio.wait_for(stream.__anext__(), 5)
+        return [event.path]
+
+    before = len(hub._streams)
+    assert asyncio.run(main()) == ["after.txt"]
+    assert len(hub._streams) == before
+
+
+def test_a_stream_whose_loop_has_ended_is_forgotten_by_the_next_write() -> None:
+    disk = StorageManager({"disks": {"m": {"driver": "memory"}}}).disk("m")
+    kept: list[Any] = []
+
+    async def main() -> None:
+        kept.append(disk.aio.events())  # never closed, still referenced
+
+    before = len(hub._streams)
+    asyncio.run(main())
+    assert len(hub._streams) == before + 1
+    disk.put("later.txt", b"x")
+    assert len(hub._streams) == before
+
+
+# -- watch=True: flystore's own writes once, another process's later change too -------------------------
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> Iterator[tuple[Any, Path, list[tuple[str, str, str]]]]:
+    from flystore.watch import stop_watching
+
+    root = tmp_path / "root"
+    disk = StorageManager({"disks": {"w": {"driver": "local", "root": str(root), "watch": True}}}).disk("w")
+    seen: list[tuple[str, str, str]] = []
+
+    def record(event: StorageEvent) -> None:
+        if event.disk == "w":
+            seen.append((event.source, event.type, event.path))
+
+    events.on(None, record)
+    time.sleep(0.2)
+    yield disk, root, seen
+    events.off(None, record)
+    stop_watching(disk)
+
+
+def by_another_process(code: str) -> None:
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_change_by_another_process_soon_after_flystores_own_write_is_reported(watched: Any) -> None:
+    disk, root, seen = watched
+    disk.put("shared.txt", b"written by flystore")
+    time.sleep(0.5)  # the watcher has seen (and dropped) its sighting of flystore's own write
+    by_another_process(f"open({str(root / 'shared.txt')!r}, 'ab').write(b' and by hand')")
+    wait_for(lambda: ("watch", "file_updated", "shared.txt") in seen)
+    disk.delete("shared.txt")
+    time.sleep(0.5)
+    by_another_process(f"open({str(root / 'shared.txt')!r}, 'wb').write(b'again')")
+    wait_for(lambda: seen.count(("watch", "file_updated", "shared.txt")) == 2)
+    time.sleep(0.5)
+    assert seen == [
+        ("flystore", "file_updated", "shared.txt"),
+        ("watch", "file_updated", "shared.txt"),
+        ("flystore", "file_deleted", "shared.txt"),
+        ("watch", "file_updated", "shared.txt"),
+    ]
+
+
+def test_flystores_own_writes_moves_and_deletes_are_reported_once(watched: Any) -> None:
+    disk, root, seen = watched
+    disk.put("a/one.txt", b"1")
+    disk.move("a/one.txt", "a/two.txt")
+    disk.copy("a/two.txt", "b/three.txt")
+    disk.append("b/three.txt", b"more")
+    with disk.open("c.bin", "wb") as handle:
+        handle.write(b"c")
+    disk.delete_directory("a")
+    time.sleep(0.8)
+    assert [change for change in seen if change[0] == "watch"] == []
+    assert len(seen) == 7
+    assert sorted(name for name in os.listdir(root) if name.startswith(".")) == []
+
+
+# -- every decorator stack, both APIs, each event once; a refused write fires nothing ---------------------
+
+KEY = "base64:" + base64.b64encode(b"k" * 32).decode()
+STACKS: dict[str, dict[str, Any]] = {
+    "scoped": {"driver": "scoped", "disk": "base", "prefix": "t"},
+    "encrypted": {"driver": "encrypted", "disk": "base", "key": KEY},
+    "cached": {"driver": "cached", "disk": "base", "store": "memory"},
+    "compressed": {"driver": "compressed", "disk": "base"},
+    "versioned": {"driver": "versioned", "disk": "base"},
+    "deduplicated": {"driver": "deduplicated", "disk": "base"},
+    "failover": {"driver": "failover", "disks": ["base", "standby"], "replicate": True},
+    "audited": {"driver": "audited", "disk": "base", "logger": "flystore.tests.audit"},
+    "nested": {"driver": "compressed", "disk": "inner"},
+}
+EXPECTED = [
+    ("file_updated", "a.txt"), ("file_updated", "b.txt"), ("file_deleted", "b.txt"), ("file_updated", "c.txt"),
+    ("file_updated", "a.txt"), ("file_updated", "s.bin"), ("file_updated", "o.bin"), ("file_deleted", "a.txt"),
+    ("file_deleted", "c.txt"),
+]
+
+
+def changes_through(disk: Any, api: str) -> None:
+    if api == "sync":
+        disk.put("a.txt", b"a")
+        disk.copy("a.txt", "b.txt")
+        disk.move("b.txt", "c.txt")
+        disk.append("a.txt", b"z")
+        disk.write_stream("s.bin", iter([b"x" * 10, b"y"]))
+        with disk.open("o.bin", "wb") as handle:
+            handle.write(b"o")
+        disk.delete("a.txt")
+        disk.delete(["c.txt"])
+        return
+
+    async def chunks() -> Any:
+        yield b"x" * 10
+        yield b"y"
+
+    async def main() -> None:
+        aio = disk.aio
+        await aio.put("a.txt", b"a")
+        await aio.copy("a.txt", "b.txt")
+        await aio.move("b.txt", "c.txt")
+        await aio.append("a.txt", b"z")
+        await aio.write_stream("s.bin", chunks())
+        handle = await aio.open(path="o.bin", overwrite=True)
+        await aio.write(handle=handle, data=b"o")
+        await aio.close(handle=handle)
+        await aio.delete("a.txt")
+        await aio.delete(["c.txt"])
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+@pytest.mark.parametrize("stack", sorted(STACKS))
+def test_each_change_through_a_decorator_stack_is_one_event_of_that_disk(stack: str, api: str) -> None:
+    manager = StorageManager({"disks": {
+        "base": {"driver": "memory"}, "standby": {"driver": "memory"},
+        "inner": {"driver": "encrypted", "disk": "scoped", "key": KEY},
+        "scoped": {"driver": "scoped", "disk": "base", "prefix": "p"}, "d": STACKS[stack],
+    }})
+    seen: list[tuple[str, str, str]] = []
+
+    def record(event: StorageEvent) -> None:
+        seen.append((event.disk, event.type, event.path))
+
+    events.on(None, record)
+    try:
+        changes_through(manager.disk("d"), api)
+    finally:
+        events.off(None, record)
+    assert seen == [("d", *change) for change in EXPECTED]
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_a_read_only_disk_refuses_and_fires_nothing(api: str) -> None:
+    manager = StorageManager({"disks": {"base": {"driver": "memory"}, "ro": {"driver": "read_only", "disk": "base"}}})
+    manager.disk("base").put("kept.txt", b"k")
+    seen: list[StorageEvent] = []
+    events.on(None, seen.append)
+    try:
+        with pytest.raises(ReadOnlyDisk):
+            changes_through(manager.disk("ro"), api)
+        disk = manager.disk("ro")
+        refused = disk.delete_many(["kept.txt"]) if api == "sync" else asyncio.run(
+            disk.aio.put_many({"x.txt": b"x", "kept.txt": b"y"}))
+        assert not refused.succeeded and all(isinstance(error, ReadOnlyDisk) for error in refused.errors.values())
+    finally:
+        events.off(None, seen.append)
+    assert seen == []
+    assert manager.disk("base").all_files() == ["kept.txt"]
