@@ -228,13 +228,14 @@ def native_delete(
     if backend is None:
         return None
     result: BatchResult[str, bool] = BatchResult(list(paths))
-    keys: dict[str, str] = {}
+    # key -> every path that spells it ("a.txt", "./a.txt"): one key in the request, an answer for each.
+    keys: dict[str, list[str]] = {}
     for path in paths:
         try:
             target = normalize(path)
             if not target:
                 raise UnableToDeleteFile.at(target, "the disk root is a directory; use delete_directory")
-            keys[backend._root_key + target] = path
+            keys.setdefault(backend._root_key + target, []).append(path)
         except StorageError as error:
             error.disk = error.disk or disk.name
             result.errors[path] = error
@@ -253,21 +254,26 @@ def native_delete(
             for item in response.get("Deleted") or ():
                 outcome[item["Key"]] = None
             for item in response.get("Errors") or ():
-                outcome[item["Key"]] = UnableToDeleteFile.at(
-                    keys[item["Key"]], f"{item.get('Code')}: {item.get('Message')}", disk=disk.name
-                )
+                if item.get("Key") in keys:
+                    outcome[item["Key"]] = UnableToDeleteFile.at(
+                        keys[item["Key"]][0], f"{item.get('Code')}: {item.get('Message')}", disk=disk.name
+                    )
         except Exception as cause:
             for key in chunk:
-                outcome[key] = UnableToDeleteFile.at(keys[key], str(cause), disk=disk.name, cause=cause)
+                outcome[key] = UnableToDeleteFile.at(keys[key][0], str(cause), disk=disk.name, cause=cause)
         for key in chunk:
-            path = keys[key]
-            failure = outcome.get(key, UnableToDeleteFile.at(path, "S3 did not report this key", disk=disk.name))
+            spellings = keys[key]
+            failure = outcome.get(
+                key, UnableToDeleteFile.at(spellings[0], "S3 did not report this key", disk=disk.name)
+            )
             if failure is None:
-                result.results[path] = True
-                disk._fire("file_deleted", normalize(path))
-            else:
-                result.errors[path] = failure
-            done += 1
-            if progress is not None:
-                progress(done, len(paths), path, failure)
+                disk._fire("file_deleted", normalize(spellings[0]))
+            for path in spellings:
+                if failure is None:
+                    result.results[path] = True
+                else:
+                    result.errors[path] = failure
+                done += 1
+                if progress is not None:
+                    progress(done, len(paths), path, failure)
     return result

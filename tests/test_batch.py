@@ -7,7 +7,7 @@ import contextvars
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -251,11 +251,30 @@ def test_s3_deletes_go_out_as_delete_objects_of_1000(s3_disk: tuple[FilesystemAd
     assert disk.all_files() == []
     # The other batches send one request per item: a PUT, a GET or a HEAD each, in lanes.
     few = {f"few/{number}.bin": bytes([number]) * 4096 for number in range(20)}
-    for batch, argument, check in (
+    batches: list[tuple[Callable[..., Any], Any, Callable[[Any], bool]]] = [
         (disk.aio.put_many, few, lambda result: result.ok),
         (disk.aio.get_many, list(few), lambda result: result.results == few),
         (disk.aio.exists_many, list(few), lambda result: result.results == dict.fromkeys(few, True)),
-    ):
+    ]
+    for batch, argument, check in batches:
         before = proxy.stats()["connections"]
-        assert check(asyncio.run(batch(argument, max_concurrency=8)))  # type: ignore[operator]
+        assert check(asyncio.run(batch(argument, max_concurrency=8)))
         assert proxy.stats()["connections"] - before == len(few), batch.__name__
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_s3_delete_many_answers_for_every_spelling_of_one_key(
+    api: str, s3_disk: tuple[FilesystemAdapter, Any]
+) -> None:
+    disk, (proxy, _) = s3_disk
+    disk.put("a.txt", b"a")
+    disk.put("b.txt", b"b")
+    spellings = ["a.txt", "./a.txt", "/a.txt", "b.txt"]
+    deleted: list[str] = []
+    disk.on("file_deleted", deleted.append)
+    before = proxy.stats()["connections"]
+    result = disk.delete_many(spellings) if api == "sync" else asyncio.run(disk.aio.delete_many(spellings))
+    assert proxy.stats()["connections"] - before == 1  # still one DeleteObjects request, each key once
+    assert result.ok and result.results == dict.fromkeys(spellings, True)  # no item left without an answer
+    assert deleted == ["a.txt", "b.txt"]  # one event per key deleted, not per spelling
+    assert disk.all_files() == []
