@@ -41,30 +41,59 @@ def s3(s3_endpoint: str) -> Iterator[AsyncDisk]:
     client.close()
 
 
-def least_gap(attempt: Callable[[], tuple[float, Any]], tries: int = 3) -> tuple[float, Any]:
-    """The best of a few attempts: blocking the loop by design fails every attempt, while the
-    scheduler of a machine shared by many test runs may stall a process now and then."""
-    results = []
+BOUND = 0.05  # the issue's bound: the loop never waits more than 50 ms
+ATTEMPTS = 3
+
+
+def least_gap(attempt: Callable[[], tuple[float, Any]], tries: int = ATTEMPTS) -> tuple[float, Any]:
+    """The smallest worst gap of up to ``tries`` attempts (stopping at the first under the bound).
+
+    Why retries, and why they cannot hide starvation: the machine the tests run on is shared (two
+    cores, several test runs at once), and the kernel may leave this process off the CPU for 50 ms
+    or more now and then, which is the machine's doing, not flystore's. ``worst_gap`` already takes
+    out the time the loop's own thread waited for a CPU; the retries cover what that cannot see (a
+    worker holding the GIL while the kernel has descheduled it). A loop that flystore really blocks
+    (a sync call on the loop, a worker holding the GIL through a long call) is blocked on every
+    attempt, so it fails all of them: ``test_the_heartbeat_check_sees_a_blocked_loop_on_every_attempt``
+    proves the check does fail that way, through this very function. The bound itself stays 50 ms.
+    """
+    results: list[tuple[float, Any]] = []
     for _ in range(tries):
         gap, value = attempt()
         results.append((gap, value))
-        if gap < 0.05:
+        if gap < BOUND:
             break
     return min(results, key=lambda item: item[0])
 
 
+def cpu_wait() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat; else 0)."""
+    try:
+        with open("/proc/thread-self/schedstat") as stat:
+            return int(stat.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 async def worst_gap(work: Awaitable[Any]) -> tuple[float, Any]:
-    """The longest time a 5 ms heartbeat waited while ``work`` ran, and the work's result."""
+    """The longest time a 5 ms heartbeat was kept waiting while ``work`` ran, and the work's result.
+
+    Each beat's lateness is its wall-clock gap less the time the kernel kept the loop's thread
+    waiting for a CPU in that gap (its run-queue wait, from ``/proc/thread-self/schedstat``): on a
+    machine whose two cores other processes are using, that wait is the machine's, not something
+    flystore did. Waiting for the GIL held by a worker, or a sync call on the loop, is not run-queue
+    time and counts in full, so a starved or blocked loop still shows its whole gap.
+    """
     gaps: list[float] = []
     running = True
 
     async def heartbeat() -> None:
-        last = time.perf_counter()
+        last, waited = time.perf_counter(), cpu_wait()
         while running:
             await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
+            now, waiting = time.perf_counter(), cpu_wait()
+            gaps.append(now - last - (waiting - waited))
+            last, waited = now, waiting
 
     # A full collection of a big test-process heap stops every thread whatever the loop does;
     # freezing the heap first (as servers with large long-lived heaps do) keeps it out.
@@ -96,7 +125,7 @@ def test_a_256_mib_local_write_never_starves_the_loop(tmp_path: Path) -> None:
     disk = local(tmp_path)
     gap, _ = least_gap(lambda: asyncio.run(worst_gap(disk.write_stream("big.bin", chunks(256)))))
     assert disk.sync.size("big.bin") == 256 * MiB
-    assert gap < 0.05, f"the heartbeat waited {gap * 1000:.0f} ms"
+    assert gap < BOUND, f"the heartbeat waited {gap * 1000:.0f} ms at best of {ATTEMPTS} attempts"
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +162,7 @@ def test_a_64_mib_s3_put_never_starves_the_loop(moto_process: str) -> None:
     gap, _ = least_gap(lambda: asyncio.run(worst_gap(s3.put("big.bin", data))))
     assert s3.sync.size("big.bin") == 64 * MiB
     s3.sync.close()
-    assert gap < 0.05, f"the heartbeat waited {gap * 1000:.0f} ms"
+    assert gap < BOUND, f"the heartbeat waited {gap * 1000:.0f} ms at best of {ATTEMPTS} attempts"
 
 
 def test_a_50000_file_listing_never_starves_the_loop() -> None:
@@ -144,18 +173,44 @@ def test_a_50000_file_listing_never_starves_the_loop() -> None:
         disk.put(f"d{number % 50}/f{number}.txt", b"")
     gap, found = least_gap(lambda: asyncio.run(worst_gap(disk.aio.all_files())))
     assert len(found) == 50_000
-    assert gap < 0.05, f"the heartbeat waited {gap * 1000:.0f} ms"
+    assert gap < BOUND, f"the heartbeat waited {gap * 1000:.0f} ms at best of {ATTEMPTS} attempts"
 
 
-def test_calling_the_sync_disk_inside_the_loop_would_starve_it(tmp_path: Path) -> None:
-    """The heartbeat check itself sees a blocked loop (so the tests above can fail)."""
+def test_the_heartbeat_check_sees_a_blocked_loop_on_every_attempt(tmp_path: Path) -> None:
+    """The check can fail: a loop blocked by a sync call fails every attempt of ``least_gap``.
+
+    Two ways of blocking are tried, each through the same retrying check the tests above use:
+    the sync disk called on the loop (I/O on the loop thread), and the async disk's own write with
+    the pool's hand-off taken away (``offload`` replaced by a direct call), which is what a
+    regression that ran a verb inline would look like.
+    """
     disk = local(tmp_path)
+    attempts: list[float] = []
 
     async def blocking() -> None:
-        disk.sync.put("blocked.bin", b"x" * (64 * MiB))
+        disk.sync.put("blocked.bin", b"x" * (256 * MiB))
 
-    gap, _ = asyncio.run(worst_gap(blocking()))
-    assert gap > 0.05
+    def measured(work: Callable[[], Awaitable[Any]]) -> Callable[[], tuple[float, Any]]:
+        def attempt() -> tuple[float, Any]:
+            gap, value = asyncio.run(worst_gap(work()))
+            attempts.append(gap)
+            return gap, value
+        return attempt
+
+    gap, _ = least_gap(measured(blocking))
+    assert attempts and len(attempts) == ATTEMPTS and gap > BOUND  # blocked on every attempt, so it fails
+
+    import flystore.aio.disk as aio_disk
+
+    async def inline(function: Callable[..., Any], *args: Any, on_cancel: Any = None, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    attempts.clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aio_disk, "offload", inline)
+        gap, _ = least_gap(measured(lambda: disk.put("inline.bin", b"x" * (256 * MiB))))
+    assert len(attempts) == ATTEMPTS and gap > BOUND
+    assert disk.sync.size("inline.bin") == 256 * MiB
 
 
 # -- async streams in bounded memory ------------------------------------------------------------
