@@ -25,7 +25,9 @@ access to blobs, which makes ``url()`` links work.
 
 The driver is split by concern: ``options`` (option names, defaults and their
 validation), ``blobs`` (what Azure says about a blob, in flystore's terms),
-``backend`` (``AzureBackend``), ``listing`` (listings as entries), ``readers``
+``errors`` (SDK exceptions as flystore errors), ``container`` (blob names and
+the SDK calls run on fsspec's loop), ``backend`` (``AzureBackend``: the disk
+verbs), ``listing`` (listings as entries), ``readers``
 (the ranged blob reader), ``uploads`` (upload settings and staged-block
 uploads), ``sas`` (SAS URLs) and ``adapter`` (``AzureBlobStorageAdapter`` and
 ``create``).

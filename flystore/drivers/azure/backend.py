@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import io
-import posixpath
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, BinaryIO, TypeVar, cast
-from urllib.parse import quote, urlsplit, urlunsplit
+from typing import Any, BinaryIO, cast
 
 from ...attributes import Entry, FileAttributes, WriteOptions
 from ...backend import Readable
@@ -29,29 +26,23 @@ from ...errors import (
     UnableToWriteFile,
     UnsupportedOperation,
 )
-from ..generic import DIRECTORY_MARKER, FsspecBackend, translate_errors
-from .blobs import TIERS, _attributes, _canonical_tier, _describe, _error_code, _is_folder_blob
+from ..generic import DIRECTORY_MARKER
+from .blobs import TIERS, _attributes, _canonical_tier, _error_code, _is_folder_blob
+from .container import MAX_NAME_CHARS as MAX_NAME_CHARS
+from .container import BlobContainer
 from .listing import _list_contents
-from .options import DEFAULT_BLOCK_SIZE, DEFAULT_MAX_CONCURRENCY, METADATA_LIMIT
+from .options import METADATA_LIMIT
 from .readers import _BlobReader
 from .sas import _temporary_upload_url, _temporary_url
 from .uploads import _SINGLE_PUT_LIMIT, _BlockWriter, _settings_with_md5, _upload_settings
 
 __all__ = ["AzureBackend"]
 
-_T = TypeVar("_T")
 
-_DELETE_CONCURRENCY = 16
-_COPY_POLL_SECONDS = 0.2
-_COPY_POLL_LIMIT = 600.0
-
-
-#: The longest blob name Azure accepts, in characters (prefix included).
-MAX_NAME_CHARS = 1024
-
-
-class AzureBackend(FsspecBackend):
+class AzureBackend(BlobContainer):
     """Block blobs in one container (optionally under a prefix).
+
+    The blob names, SDK calls and error mapping it is made of are ``container.BlobContainer``'s.
 
     Args:
         fs: the adlfs ``AzureBlobFileSystem`` (its ``service_client`` is ``client``).
@@ -65,158 +56,6 @@ class AzureBackend(FsspecBackend):
 
     unsupported = frozenset({"visibility"})
     metadata_limit = METADATA_LIMIT
-
-    def __init__(
-        self,
-        fs: Any,
-        client: Any,
-        container: str,
-        prefix: str = "",
-        *,
-        block_size: int = DEFAULT_BLOCK_SIZE,
-        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-        account_key: str | None = None,
-    ) -> None:
-        root = f"{container}/{prefix}" if prefix else container
-        super().__init__(fs, root, protocol_name="azure", directory_markers=True, atomic_writes=False)
-        from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-        from azure.storage.blob import BlobBlock, BlobSasPermissions, ContentSettings, StandardBlobTier
-
-        self._not_found = ResourceNotFoundError
-        self._exists_error = ResourceExistsError
-        self._http_error = HttpResponseError
-        self._blob_block = BlobBlock
-        self._content_settings = ContentSettings
-        self._tier_type = StandardBlobTier
-        self._sas_permissions = BlobSasPermissions
-        self.client = client
-        self.container = container
-        self.prefix = prefix
-        self.block_size = block_size
-        self.max_concurrency = max_concurrency
-        self.account_name = str(client.account_name)
-        self.account_key = account_key
-        self._container_client = client.get_container_client(container)
-        self._closed = False
-        parts = urlsplit(str(client.url))
-        self.account_url = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
-
-    # -- plumbing ------------------------------------------------------------------
-
-    def _call(self, function: Callable[..., Coroutine[Any, Any, _T]], *args: Any, **kwargs: Any) -> _T:
-        """Run a coroutine function on fsspec's I/O loop and wait for its result."""
-        from fsspec.asyn import sync
-
-        return cast(_T, sync(self.fs.loop, function, *args, **kwargs))
-
-    def _blob(self, path: str) -> str:
-        if not path:
-            return self.prefix
-        return f"{self.prefix}/{path}" if self.prefix else path
-
-    def _relative_blob(self, name: str) -> str:
-        name = name.rstrip("/")
-        if self.prefix:
-            return name[len(self.prefix) + 1 :] if name.startswith(self.prefix + "/") else ""
-        return name
-
-    def _children_prefix(self, path: str) -> str | None:
-        blob = self._blob(path)
-        return f"{blob}/" if blob else None
-
-    def _blob_client(self, path: str) -> Any:
-        return self._container_client.get_blob_client(self._blob(path))
-
-    @contextlib.contextmanager
-    def _errors(
-        self, error: type[StorageError], path: str, *, missing_is: type[StorageError] = FileNotFound
-    ) -> Iterator[None]:
-        """Map Azure SDK errors to flystore errors about ``path`` (then the generic mapping)."""
-        with translate_errors(error, path, missing_is=missing_is):
-            try:
-                yield
-            except StorageError:
-                raise
-            except self._not_found as cause:
-                if _error_code(cause) == "ContainerNotFound":
-                    raise error.at(
-                        path, f"the container {self.container!r} does not exist", cause=cause
-                    ) from cause
-                raise missing_is.at(path, "no file exists at this path", cause=cause) from cause
-            except self._http_error as cause:
-                if _error_code(cause) == "BlobArchived":
-                    raise error.at(
-                        path,
-                        "the blob is in the Archive tier: rehydrate it first "
-                        "(set_tier(path, 'Hot') or 'Cool', which Azure completes within hours)",
-                        cause=cause,
-                    ) from cause
-                raise error.at(path, _describe(cause), cause=cause) from cause
-
-    def _too_long(self, path: str) -> bool:
-        return len(self._blob(path)) > MAX_NAME_CHARS
-
-    def _refuse_long_name(self, path: str, error: type[StorageError]) -> None:
-        """Refuse a blob name Azure cannot hold, before asking.
-
-        Raises:
-            error: the name is longer than ``MAX_NAME_CHARS``.
-        """
-        if self._too_long(path):
-            raise error.at(
-                path, f"the blob name is {len(self._blob(path)):,} characters; Azure allows {MAX_NAME_CHARS:,}"
-            )
-
-    def _is_marker(self, path: str) -> bool:
-        return posixpath.basename(path) == DIRECTORY_MARKER
-
-    # -- async primitives (run on fsspec's loop) -------------------------------------
-
-    async def _properties(self, blob: str) -> Any | None:
-        try:
-            return await self._container_client.get_blob_client(blob).get_blob_properties()
-        except self._not_found as cause:
-            if _error_code(cause) == "ContainerNotFound":
-                raise
-            return None
-
-    async def _has_children(self, prefix: str | None) -> bool:
-        async for _ in self._container_client.list_blobs(name_starts_with=prefix, results_per_page=1):
-            return True
-        return False
-
-    async def _list_page(self, pages: Any) -> list[Any] | None:
-        try:
-            page = await pages.__anext__()
-        except StopAsyncIteration:
-            return None
-        return [item async for item in page]
-
-    async def _delete_blobs(self, names: list[str]) -> None:
-        semaphore = asyncio.Semaphore(_DELETE_CONCURRENCY)
-
-        async def delete_one(name: str) -> None:
-            async with semaphore:
-                try:
-                    await self._container_client.delete_blob(name)
-                except self._not_found:
-                    pass  # deleted meanwhile: the goal is reached
-
-        await asyncio.gather(*(delete_one(name) for name in names))
-
-    async def _copy_blob(self, source: str, destination: str) -> None:
-        target = self._container_client.get_blob_client(destination)
-        result = await target.start_copy_from_url(self._container_client.get_blob_client(source).url)
-        status = result.get("copy_status")
-        waited = 0.0
-        while status == "pending" and waited < _COPY_POLL_LIMIT:
-            await asyncio.sleep(_COPY_POLL_SECONDS)
-            waited += _COPY_POLL_SECONDS
-            status = (await target.get_blob_properties()).copy.status
-        if status != "success":
-            with contextlib.suppress(Exception):
-                await target.abort_copy(result.get("copy_id"))
-            raise RuntimeError(f"the server-side copy ended as {status!r}")
 
     # -- existence -----------------------------------------------------------------
 
@@ -260,25 +99,29 @@ class AzureBackend(FsspecBackend):
             raise FileNotFound.at(path, "a directory exists at this path")
         return data
 
-    def open_read(self, path: str) -> BinaryIO:
-        # Not adlfs's AzureBlobFile: it makes fsspec's loop the calling thread's event loop.
+    def _file_properties(self, path: str, error: type[StorageError]) -> Any:
+        """The properties of the file at ``path``, asked on behalf of a verb failing with ``error``.
+
+        Raises:
+            FileNotFound: no file is at ``path`` (nothing, a directory or a directory marker).
+            error: Azure could not be asked.
+        """
         if not path or self._is_marker(path):
             raise FileNotFound.at(path, "no file exists at this path")
-        with self._errors(UnableToReadFile, path):
+        with self._errors(error, path):
             properties = self._call(self._properties, self._blob(path))
         if properties is None or _is_folder_blob(properties.metadata):
             raise FileNotFound.at(path, "no file exists at this path")
+        return properties
+
+    def open_read(self, path: str) -> BinaryIO:
+        # Not adlfs's AzureBlobFile: it makes fsspec's loop the calling thread's event loop.
+        properties = self._file_properties(path, UnableToReadFile)
         raw = _BlobReader(self, path, int(properties.size or 0), properties.etag)
         return cast(BinaryIO, io.BufferedReader(raw, buffer_size=self.block_size))
 
     def stat(self, path: str) -> FileAttributes:
-        if not path or self._is_marker(path):
-            raise FileNotFound.at(path, "no file exists at this path")
-        with self._errors(UnableToRetrieveMetadata, path):
-            properties = self._call(self._properties, self._blob(path))
-        if properties is None or _is_folder_blob(properties.metadata):
-            raise FileNotFound.at(path, "no file exists at this path")
-        return _attributes(path, properties)
+        return _attributes(path, self._file_properties(path, UnableToRetrieveMetadata))
 
     def list_contents(self, path: str, deep: bool) -> Iterator[Entry]:
         yield from _list_contents(self, path, deep)
@@ -369,27 +212,36 @@ class AzureBackend(FsspecBackend):
         return True
 
     def copy(self, source: str, destination: str, options: WriteOptions) -> None:
-        if not self._is_file(source, UnableToCopyFile):
-            raise FileNotFound.at(source, "no file exists at this path")
-        self._refuse_long_name(destination, UnableToCopyFile)
-        self._refuse_directory_for(destination, UnableToCopyFile)
-        try:
-            with self._errors(UnableToCopyFile, source):
-                self._call(self._copy_blob, self._blob(source), self._blob(destination))
-        except UnableToCopyFile as error:
-            raise UnableToCopyFile.between(source, destination, error.reason) from error.__cause__
+        self._server_side_copy(source, destination, UnableToCopyFile, keep_source=True)
 
     def move(self, source: str, destination: str, options: WriteOptions) -> None:
-        if not self._is_file(source, UnableToMoveFile):
+        self._server_side_copy(source, destination, UnableToMoveFile, keep_source=False)
+
+    def _server_side_copy(
+        self,
+        source: str,
+        destination: str,
+        error: type[UnableToCopyFile] | type[UnableToMoveFile],
+        *,
+        keep_source: bool,
+    ) -> None:
+        """Copy blob ``source`` over ``destination`` in Azure, then delete it unless ``keep_source``.
+
+        Raises:
+            FileNotFound: no file is at ``source``.
+            error: the destination cannot hold a file, or Azure refused (naming both paths).
+        """
+        if not self._is_file(source, error):
             raise FileNotFound.at(source, "no file exists at this path")
-        self._refuse_long_name(destination, UnableToMoveFile)
-        self._refuse_directory_for(destination, UnableToMoveFile)
+        self._refuse_long_name(destination, error)
+        self._refuse_directory_for(destination, error)
         try:
-            with self._errors(UnableToMoveFile, source):
+            with self._errors(error, source):
                 self._call(self._copy_blob, self._blob(source), self._blob(destination))
-                self._call(self._blob_client(source).delete_blob)
-        except UnableToMoveFile as error:
-            raise UnableToMoveFile.between(source, destination, error.reason) from error.__cause__
+                if not keep_source:
+                    self._call(self._blob_client(source).delete_blob)
+        except error as failure:
+            raise error.between(source, destination, failure.reason) from failure.__cause__
 
     def set_visibility(self, path: str, visibility: str) -> None:
         raise UnsupportedOperation.at(
@@ -416,9 +268,6 @@ class AzureBackend(FsspecBackend):
 
     # -- URLs and checksums ----------------------------------------------------------
 
-    def _blob_url(self, path: str) -> str:
-        return f"{self.account_url}/{quote(self.container)}/{quote(self._blob(path), safe='/')}"
-
     def public_url(self, path: str) -> str | None:
         return self._blob_url(path)
 
@@ -433,12 +282,7 @@ class AzureBackend(FsspecBackend):
     def checksum(self, path: str, algorithm: str) -> str | None:
         if algorithm.lower() != "md5":
             return None
-        if not path or self._is_marker(path):
-            raise FileNotFound.at(path, "no file exists at this path")
-        with self._errors(UnableToProvideChecksum, path):
-            properties = self._call(self._properties, self._blob(path))
-        if properties is None or _is_folder_blob(properties.metadata):
-            raise FileNotFound.at(path, "no file exists at this path")
+        properties = self._file_properties(path, UnableToProvideChecksum)
         md5 = properties.content_settings.content_md5 if properties.content_settings else None
         return bytes(md5).hex() if md5 else None
 
