@@ -30,21 +30,21 @@ from ...errors import (
 from .._names import check_name_length
 from ..generic import TEMP_PREFIX, FsspecBackend, parse_time, translate_errors
 from .connection import (
-    _CHUNK,
     _MISSING,
     _NOT_IMPLEMENTED,
     _READ_BUFFER,
     _T,
     MAX_COMMAND_PATH,
     FtpSettings,
-    _await_reply,
     _close_quietly,
     _ConnectionPool,
     _filesystem_class,
     _is_stale,
     _reply_code,
 )
+from .facts import _entry, list_directory, mlst_entry
 from .reader import FtpReader as _FtpReader
+from .upload import store
 
 
 class FtpBackend(FsspecBackend):
@@ -128,11 +128,7 @@ class FtpBackend(FsspecBackend):
                     raise
                 self._mlst = False
             else:
-                for line in reply.splitlines()[1:]:
-                    if "=" in line and not line[:3].isdigit():
-                        facts, _, _ = line.strip().partition(" ")
-                        return _entry(_parse_facts(facts))
-                return None
+                return mlst_entry(reply)
         try:
             info = fs.info(key)
         except (FileNotFoundError, NotADirectoryError):
@@ -158,25 +154,6 @@ class FtpBackend(FsspecBackend):
             if info is None or info.get("type") != "file":
                 raise FileNotFound.at(path, "no file exists at this path")
             return self.attributes(path, info)
-
-    def _listdir(self, fs: Any, key: str) -> list[tuple[str, dict[str, Any]]]:
-        """``(name, entry)`` of the directory's children; a missing directory is empty."""
-        try:
-            found = [(posixpath.basename(name.rstrip("/")), _entry(facts)) for name, facts in fs.ftp.mlsd(key)]
-        except ftplib.error_perm as error:
-            code = _reply_code(error)
-            if code in _MISSING:
-                return []
-            if code not in _NOT_IMPLEMENTED:
-                raise
-            try:
-                found = [
-                    (posixpath.basename(str(info["name"]).rstrip("/")), _entry(dict(info)))
-                    for info in fs.ls(key, detail=True)
-                ]
-            except FileNotFoundError:
-                return []
-        return [(name, entry) for name, entry in found if name not in ("", ".", "..") and entry["type"] != "skip"]
 
     # -- reading -------------------------------------------------------------------
 
@@ -204,7 +181,7 @@ class FtpBackend(FsspecBackend):
     def _walk(self, path: str, deep: bool) -> Iterator[Entry]:
         with translate_errors(UnableToListContents, path, missing_is=UnableToListContents):
             key = self._key(path)
-            children = self._run(lambda fs: self._listdir(fs, key))
+            children = self._run(lambda fs: list_directory(fs, key))
         prefix = f"{path}/" if path else ""
         for name, entry in children:
             if name.startswith(TEMP_PREFIX):
@@ -272,55 +249,12 @@ class FtpBackend(FsspecBackend):
             self._run(lambda fs: self._prepare_target(fs, path, UnableToWriteFile))
             parent = posixpath.dirname(key)
             temporary = f"{parent.rstrip('/')}/{TEMP_PREFIX}{uuid.uuid4().hex}"
-            self._upload(temporary, stream)
+            store(self._pool, temporary, stream, self._remove_quietly)
             try:
                 self._run(lambda fs: self._replace(fs, temporary, key))
             except BaseException:
                 self._remove_quietly(temporary)
                 raise
-
-    def _upload(self, temporary: str, stream: Readable) -> None:
-        """``STOR`` ``stream`` on a pooled connection; on failure the partial upload is deleted."""
-        connection = self._pool.acquire()
-        try:
-            connection.voidcmd("TYPE I")
-            data = connection.transfercmd(f"STOR {temporary}")
-        except BaseException:
-            _close_quietly(connection)
-            self._remove_quietly(temporary)
-            raise
-        failure: BaseException | None = None
-        try:
-            with data:
-                while chunk := stream.read(_CHUNK):
-                    data.sendall(chunk)
-                unwrap = getattr(data, "unwrap", None)
-                if unwrap is not None:  # FTPS: close the TLS layer cleanly
-                    unwrap()
-        except BaseException as error:
-            failure = error
-        # The data connection is closed: the server answers for the transfer (226, or 426/451 ...).
-        # Waiting for that answer keeps the connection usable and means the server has closed
-        # the partial file before it is deleted.
-        in_step = _await_reply(connection)
-        if isinstance(in_step, BaseException):
-            failure = failure or in_step
-            in_step = not isinstance(in_step, (OSError, EOFError))
-        if failure is None:
-            self._pool.release(connection)
-            return
-        if in_step:
-            try:
-                connection.delete(temporary)
-            except (OSError, EOFError, ftplib.Error):
-                _close_quietly(connection)
-                self._remove_quietly(temporary)
-            else:
-                self._pool.release(connection)
-        else:
-            _close_quietly(connection)
-            self._remove_quietly(temporary)
-        raise failure
 
     def delete(self, path: str) -> bool:
         with translate_errors(UnableToDeleteFile, path, missing_is=UnableToDeleteFile):
@@ -355,7 +289,7 @@ class FtpBackend(FsspecBackend):
             key = self._key(path)
 
         def remove_tree(fs: Any, directory: str) -> None:
-            for name, entry in self._listdir(fs, directory):
+            for name, entry in list_directory(fs, directory):
                 child = f"{directory}/{name}"
                 if entry["type"] == "directory":
                     remove_tree(fs, child)
@@ -406,27 +340,4 @@ class FtpBackend(FsspecBackend):
     def close(self) -> None:
         self._pool.close()
         self._drop_control_connection()
-
-
-def _parse_facts(text: str) -> dict[str, str]:
-    facts: dict[str, str] = {}
-    for fact in text.split(";"):
-        name, sep, value = fact.partition("=")
-        if sep:
-            facts[name.strip().lower()] = value
-    return facts
-
-
-def _entry(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """Normalise MLST/MLSD facts or an fsspec info dict to ``{"type", "size", "modify"}``."""
-    kind = str(facts.get("type", "")).lower()
-    if kind in ("file",):
-        normalized = "file"
-    elif kind in ("dir", "directory"):
-        normalized = "directory"
-    elif kind in ("cdir", "pdir"):
-        normalized = "skip"
-    else:
-        normalized = "other"  # links, devices: neither a file nor a directory here
-    return {"type": normalized, "size": facts.get("size") or 0, "modify": facts.get("modify")}
 
