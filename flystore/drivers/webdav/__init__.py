@@ -21,8 +21,9 @@
 
 from __future__ import annotations
 
-from .backend import PROPERTY_NAMESPACE, WebdavBackend
+from .backend import WebdavBackend
 from .build import create
+from .properties import PROPERTY_NAMESPACE
 from .transfer import destination_is_safe
 
 __all__ = ["PROPERTY_NAMESPACE", "WebdavBackend", "create", "destination_is_safe"]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import posixpath
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO
 from urllib.parse import quote
-from xml.etree import ElementTree
 
 from ...attributes import DirectoryAttributes, Entry, FileAttributes, WriteOptions
 from ...backend import Readable
@@ -30,17 +28,10 @@ from ...errors import (
 from .._names import check_name_length
 from .._readers import TranslatingReader
 from ..generic import TEMP_PREFIX, FsspecBackend, parse_time, translate_errors
+from .properties import PROPERTY_NAMESPACE as PROPERTY_NAMESPACE
+from .properties import describe_response, store_properties
 from .transfer import _CHUNK, destination_is_safe
 from .transfer import Body as _Body
-
-PROPERTY_NAMESPACE = "urn:flystore"
-
-
-_MIMETYPE = f"{{{PROPERTY_NAMESPACE}}}mimetype"
-
-
-_METADATA = f"{{{PROPERTY_NAMESPACE}}}metadata"
-
 
 _READ_BUFFER = 256 * 1024
 
@@ -117,33 +108,6 @@ class WebdavBackend(FsspecBackend):
         result = self.client.propfind(key, headers={"Depth": depth}, follow_redirects=True)
         return list(result.responses.values())
 
-    def _describe_response(self, response: Any) -> dict[str, Any]:
-        properties = response.properties
-        info: dict[str, Any] = {
-            "type": "directory" if properties.collection else "file",
-            "size": properties.content_length or 0,
-            "modified": properties.modified,
-            "content_type": properties.content_type,
-            "mimetype": None,
-            "metadata": {},
-        }
-        node = response.response_xml
-        if self.properties and node is not None:
-            for propstat in node.findall("{DAV:}propstat"):
-                status = propstat.findtext("{DAV:}status") or ""
-                if " 200 " not in f"{status} ":
-                    continue
-                mimetype = propstat.findtext(f"{{DAV:}}prop/{_MIMETYPE}")
-                if mimetype:
-                    info["mimetype"] = mimetype.strip()
-                metadata = propstat.findtext(f"{{DAV:}}prop/{_METADATA}")
-                if metadata:
-                    with contextlib.suppress(ValueError):
-                        decoded = json.loads(metadata)
-                        if isinstance(decoded, dict):
-                            info["metadata"] = {str(key): str(value) for key, value in decoded.items()}
-        return info
-
     def _info_key(self, key: str) -> dict[str, Any] | None:
         from webdav4.client import ResourceNotFound
 
@@ -153,7 +117,7 @@ class WebdavBackend(FsspecBackend):
             return None
         if not responses:
             return None
-        return self._describe_response(responses[0])
+        return describe_response(responses[0], self.properties)
 
     def _info(self, path: str) -> dict[str, Any] | None:
         return self._info_key(self._key(path))
@@ -168,25 +132,14 @@ class WebdavBackend(FsspecBackend):
         )
 
     def _set_properties(self, key: str, options: WriteOptions) -> None:
-        """Store the MIME type and metadata of ``key`` as dead properties."""
+        """Store the MIME type and metadata of ``key`` as dead properties (when the disk keeps them).
+
+        Raises:
+            Exception: the server refused the metadata.
+        """
         if not self.properties or not (options.mimetype or options.metadata):
             return
-        ElementTree.register_namespace("D", "DAV:")
-        ElementTree.register_namespace("F", PROPERTY_NAMESPACE)
-        update = ElementTree.Element("{DAV:}propertyupdate")
-        prop = ElementTree.SubElement(ElementTree.SubElement(update, "{DAV:}set"), "{DAV:}prop")
-        if options.mimetype:
-            ElementTree.SubElement(prop, _MIMETYPE).text = options.mimetype
-        if options.metadata:
-            ElementTree.SubElement(prop, _METADATA).text = json.dumps(dict(options.metadata), sort_keys=True)
-        body = ElementTree.tostring(update, encoding="utf-8", xml_declaration=True)
-        try:
-            self.client.request("PROPPATCH", key, content=body,
-                                headers={"Content-Type": "application/xml; charset=utf-8"})
-        except Exception:
-            if options.metadata:
-                raise
-            # A MIME type is a hint the disk can guess again: a server refusing it loses nothing.
+        store_properties(self.client, key, options)
 
     # -- reading -------------------------------------------------------------------
 
@@ -244,7 +197,7 @@ class WebdavBackend(FsspecBackend):
             name = posixpath.basename(response.path_norm)
             if not name or name.startswith(TEMP_PREFIX):
                 continue
-            children.append((name, self._describe_response(response)))
+            children.append((name, describe_response(response, self.properties)))
         prefix = f"{path}/" if path else ""
         for name, info in children:
             if info["type"] == "directory":
@@ -333,12 +286,21 @@ class WebdavBackend(FsspecBackend):
             raise
 
     def delete(self, path: str) -> bool:
+        return self._remove(path, "file", UnableToDeleteFile)
+
+    def _remove(self, path: str, kind: str, error: type[StorageError]) -> bool:
+        """``DELETE`` the resource at ``path`` when it is a ``kind`` (``"file"`` or ``"directory"``;
+        a collection goes with everything below it); whether it was there.
+
+        Raises:
+            error: the server could not be asked or refused.
+        """
         from webdav4.client import ResourceNotFound
 
-        with translate_errors(UnableToDeleteFile, path, missing_is=UnableToDeleteFile):
+        with translate_errors(error, path, missing_is=error):
             key = self._key(path)
             info = self._info_key(key)
-            if info is None or info["type"] != "file":
+            if info is None or info["type"] != kind:
                 return False
             try:
                 self.client.remove(key)
@@ -353,54 +315,46 @@ class WebdavBackend(FsspecBackend):
             self._ensure_directory(self._key(path), path, UnableToCreateDirectory)
 
     def delete_directory(self, path: str) -> bool:
-        from webdav4.client import ResourceNotFound
-
         if not path:
             raise UnableToDeleteDirectory.at(path, "the disk root cannot be deleted")
-        with translate_errors(UnableToDeleteDirectory, path, missing_is=UnableToDeleteDirectory):
-            key = self._key(path)
-            info = self._info_key(key)
-            if info is None or info["type"] != "directory":
-                return False
-            try:
-                self.client.remove(key)  # DELETE on a collection removes everything below it
-            except ResourceNotFound:
-                return False
-        return True
+        return self._remove(path, "directory", UnableToDeleteDirectory)
 
     def copy(self, source: str, destination: str, options: WriteOptions) -> None:
         """Server-side ``COPY`` (dead properties travel with the file)."""
-        try:
-            with translate_errors(UnableToCopyFile, source):
-                info = self._info(source)
-                if info is None or info["type"] != "file":
-                    raise FileNotFound.at(source, "no file exists at this path")
-                self._prepare_target(destination, UnableToCopyFile)
-                target = self._key(destination)
-                if destination_is_safe(target):
-                    self.client.copy(self._key(source), target, depth=0, overwrite=True)
-                else:
-                    self._copy_through_client(source, target, info)
-        except UnableToCopyFile as error:
-            raise UnableToCopyFile.between(source, destination, error.reason) from error.__cause__
+        self._transfer(source, destination, UnableToCopyFile, move=False)
 
     def move(self, source: str, destination: str, options: WriteOptions) -> None:
         """Server-side ``MOVE``."""
+        self._transfer(source, destination, UnableToMoveFile, move=True)
+
+    def _transfer(
+        self, source: str, destination: str, error: type[UnableToCopyFile] | type[UnableToMoveFile], *, move: bool
+    ) -> None:
+        """``COPY`` (or ``MOVE``) ``source`` over ``destination``, through the client where a
+        ``Destination`` header cannot name the target safely (see ``destination_is_safe``).
+
+        Raises:
+            FileNotFound: no file is at ``source``.
+            error: the destination cannot hold a file, or the server refused (naming both paths).
+        """
         try:
-            with translate_errors(UnableToMoveFile, source):
+            with translate_errors(error, source):
                 info = self._info(source)
                 if info is None or info["type"] != "file":
                     raise FileNotFound.at(source, "no file exists at this path")
-                self._prepare_target(destination, UnableToMoveFile)
+                self._prepare_target(destination, error)
                 target = self._key(destination)
                 if destination_is_safe(target):
-                    self.client.move(self._key(source), target, overwrite=True)
+                    if move:
+                        self.client.move(self._key(source), target, overwrite=True)
+                    else:
+                        self.client.copy(self._key(source), target, depth=0, overwrite=True)
                 else:
                     self._copy_through_client(source, target, info)
-                    self.client.remove(self._key(source))
-        except UnableToMoveFile as error:
-            raise UnableToMoveFile.between(source, destination, error.reason) from error.__cause__
-
+                    if move:
+                        self.client.remove(self._key(source))
+        except error as failure:
+            raise error.between(source, destination, failure.reason) from failure.__cause__
 
     def _copy_through_client(self, source: str, target: str, info: Mapping[str, Any]) -> None:
         """Stream ``source`` to ``target`` with ``GET`` and ``PUT``, keeping its MIME type and metadata
