@@ -19,8 +19,9 @@ when_required``, the default for custom endpoints, and no SSE-C or
 requester-pays parameters), single-object GET/HEAD/PUT skip botocore's
 per-call pipeline: they are signed with botocore's SigV4 signer and sent on
 the client's own connection pool (``_DirectRequests``); any answer but a
-plain success or "not found" is handed back to botocore, which retries and
-reports as usual. ``fast_path: false`` turns this off.
+plain success, "not found" or the 412 of a refused exclusive create
+(``If-None-Match: *``) is handed back to botocore, which retries and reports
+as usual. ``fast_path: false`` turns this off.
 
 The s3fs filesystem built from the same options stays available as
 ``backend.fs`` for fsspec consumers and async callers. Visibility is the

@@ -13,6 +13,7 @@ from .backend import S3Backend
 from .common import _MIN_PART, MiB
 from .fast_path import _DirectRequests
 from .options import (
+    DEFAULT_POOL_CONNECTIONS,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     S3_ALIASES,
@@ -122,6 +123,7 @@ def _build_backend(name: str, options: Mapping[str, Any]) -> tuple[S3Backend, st
     part_size = _integer(name, options, "part_size", 8 * MiB, _MIN_PART)
     threshold = _integer(name, options, "multipart_threshold", 64 * MiB, 0)
     concurrency = _integer(name, options, "max_concurrency", 2, 1)
+    pool_size = _integer(name, options, "max_pool_connections", max(DEFAULT_POOL_CONNECTIONS, 2 * concurrency), 1)
     checksums = options.get("checksums") or ("when_required" if endpoint else "when_supported")
     if checksums not in ("when_supported", "when_required"):
         raise _option_error(name, "checksums", "must be 'when_supported' or 'when_required'")
@@ -139,7 +141,7 @@ def _build_backend(name: str, options: Mapping[str, Any]) -> tuple[S3Backend, st
         "retries": {"mode": retry_mode, "total_max_attempts": retries + 1},
         "connect_timeout": connect_timeout,
         "read_timeout": read_timeout,
-        "max_pool_connections": max(10, concurrency * 2),
+        "max_pool_connections": pool_size,
         "s3": {"addressing_style": "path" if path_style else "auto"},
         "signature_version": UNSIGNED if anonymous else "s3v4",
     }
@@ -170,7 +172,6 @@ def _build_backend(name: str, options: Mapping[str, Any]) -> tuple[S3Backend, st
             client.close()
             raise _option_error(name, "options", f"{key!r} is not an S3 PutObject parameter")
 
-    fs_config = {key: value for key, value in config_values.items() if key != "max_pool_connections"}
     try:
         fs = s3fs.S3FileSystem(
             anon=anonymous,
@@ -180,7 +181,7 @@ def _build_backend(name: str, options: Mapping[str, Any]) -> tuple[S3Backend, st
             endpoint_url=endpoint,
             use_ssl=use_ssl,
             client_kwargs={key: value for key, value in client_arguments.items() if key != "endpoint_url"},
-            config_kwargs=fs_config,
+            config_kwargs=config_values,
             s3_additional_kwargs=upload_params or None,
             skip_instance_cache=True,
             use_listings_cache=False,

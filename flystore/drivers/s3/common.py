@@ -103,6 +103,11 @@ def _seconds_until(expires_at: datetime) -> int:
     return max(1, round(expires_at.timestamp() - time.time()))
 
 
+def _canned_acl(visibility: str) -> str:
+    """The canned ACL of a flystore visibility (``public`` or ``private``)."""
+    return "public-read" if visibility == "public" else "private"
+
+
 def _params_for(client: Any, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The subset of ``params`` that ``operation`` accepts."""
     if not params:

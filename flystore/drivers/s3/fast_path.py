@@ -24,6 +24,7 @@ _PUT_HEADERS = {
     "ServerSideEncryption": "x-amz-server-side-encryption",
     "SSEKMSKeyId": "x-amz-server-side-encryption-aws-kms-key-id",
     "Tagging": "x-amz-tagging",
+    "IfNoneMatch": "If-None-Match",
 }
 # HEAD response headers -> the HeadObject output keys ``_attributes`` reads.
 _HEAD_FIELDS = {
@@ -51,7 +52,7 @@ class _DirectRequests:
     local server. The direct path signs the request with botocore's SigV4
     signer and sends it through the client's own HTTP session (same pool,
     TLS settings, proxies and timeouts), and handles only the plain answers:
-    2xx, and 404 for GET/HEAD. Anything else (redirects, throttling, errors,
+    2xx, 404 for GET/HEAD and 412 for a PUT with ``If-None-Match``. Anything else (redirects, throttling, errors,
     connection failures) raises ``_Miss`` and the caller repeats the call
     through a botocore client, which retries and parses errors as usual.
     """

@@ -39,6 +39,21 @@ class _S3Multipart(_S3Base):
             if size < target:
                 return
 
+    def _start_upload(self, path: str, key: str, params: Mapping[str, Any]) -> str:
+        """CreateMultipartUpload with the write parameters it takes; returns the upload id.
+
+        Raises:
+            UnableToWriteFile: S3 refused or could not be reached.
+        """
+        try:
+            return str(
+                self.client.create_multipart_upload(
+                    Bucket=self.bucket, Key=key, **_params_for(self.client, "CreateMultipartUpload", params)
+                )["UploadId"]
+            )
+        except Exception as cause:
+            _fail(cause, UnableToWriteFile, path, missing_is=UnableToWriteFile)
+
     def _multipart(
         self,
         path: str,
@@ -53,12 +68,7 @@ class _S3Multipart(_S3Base):
 
         ``complete`` adds parameters to the completion (``IfNoneMatch`` for an exclusive create).
         """
-        try:
-            upload_id = self.client.create_multipart_upload(
-                Bucket=self.bucket, Key=key, **_params_for(self.client, "CreateMultipartUpload", params)
-            )["UploadId"]
-        except Exception as cause:
-            _fail(cause, UnableToWriteFile, path, missing_is=UnableToWriteFile)
+        upload_id = self._start_upload(path, key, params)
         completed: dict[int, str] = {}
 
         def send(number: int, body: _ChunksBody) -> tuple[int, str]:

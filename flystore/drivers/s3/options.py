@@ -30,6 +30,7 @@ S3_OPTIONS = frozenset(
         "part_size",
         "multipart_threshold",
         "max_concurrency",
+        "max_pool_connections",
         "acls",
         "checksums",
         "anonymous",
@@ -44,6 +45,12 @@ S3_ALIASES = {"access_key": "key", "secret_key": "secret", "endpoint_url": "endp
 #: a dead endpoint fails within (retries + 1) * timeout plus backoff, under 15 s.
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 3.0
+#: Connections each client keeps (at least; ``2 * max_concurrency`` when larger). Everything of a
+#: disk shares its clients' pools, so the pool must cover the widest concurrency flystore runs on
+#: one disk: a batch (16 items by default) and flystore.aio's shared thread pool (at most 64 threads).
+#: A request beyond the pool still gets a connection, which urllib3 then closes ("Connection pool is
+#: full, discarding connection"); the async client (s3fs/aiohttp) waits for a free one instead.
+DEFAULT_POOL_CONNECTIONS = 64
 
 
 def _option_error(name: str, option: str, reason: str) -> InvalidConfiguration:

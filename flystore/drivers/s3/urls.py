@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from ...attributes import WriteOptions
 from ...errors import UnableToGenerateTemporaryUrl, UnableToWriteFile
-from .common import _MAX_PARTS, _encode_metadata, _guess_type, _params_for, _seconds_until
+from .common import _MAX_PARTS, _canned_acl, _encode_metadata, _guess_type, _seconds_until
 from .errors import _fail
 from .multipart import _parts_list
 from .writing import _S3Writing
@@ -80,7 +80,7 @@ class _S3Urls(_S3Writing):
                 raise UnableToGenerateTemporaryUrl.at(
                     path, f"visibility must be 'public' or 'private', not {visibility!r}"
                 )
-            params["ACL"] = headers["x-amz-acl"] = "public-read" if visibility == "public" else "private"
+            params["ACL"] = headers["x-amz-acl"] = _canned_acl(visibility)
         metadata = options.get("metadata")
         if metadata:
             try:
@@ -94,15 +94,7 @@ class _S3Urls(_S3Writing):
     # -- multipart uploads driven by a client ---------------------------------------------
 
     def create_multipart_upload(self, path: str, options: WriteOptions) -> str:
-        params = _params_for(self.client, "CreateMultipartUpload", self._write_params(path, options))
-        try:
-            upload_id = str(
-                self.client.create_multipart_upload(Bucket=self.bucket, Key=self._root_key + path, **params)[
-                    "UploadId"
-                ]
-            )
-        except Exception as cause:
-            _fail(cause, UnableToWriteFile, path, missing_is=UnableToWriteFile)
+        upload_id = self._start_upload(path, self._root_key + path, self._write_params(path, options))
         with self._uploads_lock:
             self._uploads[upload_id] = path
         return upload_id

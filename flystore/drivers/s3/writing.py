@@ -23,13 +23,15 @@ from ...errors import (
 )
 from ..generic import DIRECTORY_MARKER
 from .bodies import _ChunksBody
-from .common import _MAX_PARTS, _encode_metadata, _guess_type
+from .common import _MAX_PARTS, _canned_acl, _encode_metadata, _guess_type
 from .errors import _MISSING_CODES, _error_code, _fail, _reason
 from .multipart import _S3Multipart
 from .reading import _S3Reading
 
 # What S3 (and moto) answer a conditional write whose condition failed.
 _EXISTS_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
+# The condition of an exclusive create, on a PutObject or a CompleteMultipartUpload.
+_IF_ABSENT = {"IfNoneMatch": "*"}
 
 # ``disk.put(..., cache_control=...)``: friendly names of S3 write parameters.
 _WRITE_EXTRAS = {
@@ -58,7 +60,7 @@ class _S3Writing(_S3Multipart, _S3Reading):
         if options.metadata:
             params["Metadata"] = _encode_metadata(options.metadata, path)
         if self.acls and options.visibility is not None:
-            params["ACL"] = "public-read" if options.visibility == "public" else "private"
+            params["ACL"] = _canned_acl(options.visibility)
         for name, value in options.extra.items():
             target = _WRITE_EXTRAS.get(name) or (name if name[:1].isupper() else None)
             if target is None:
@@ -81,7 +83,12 @@ class _S3Writing(_S3Multipart, _S3Reading):
         self._multipart(path, key, params, bodies, self.max_concurrency)
 
     def _put(self, path: str, key: str, data: bytes, params: Mapping[str, Any]) -> None:
-        """One PutObject of ``data`` (direct when the parameters allow it)."""
+        """One PutObject of ``data`` (direct when the parameters allow it).
+
+        Raises:
+            FileAlreadyExists: the direct PUT carried ``If-None-Match`` and the key exists.
+            UnableToWriteFile: S3 refused (its error is the cause) or could not be reached.
+        """
         client = self.client
         direct = self.direct  # read once: another thread may switch the direct path off
         if direct is not None:
@@ -95,6 +102,8 @@ class _S3Writing(_S3Multipart, _S3Reading):
                 else:
                     if 200 <= response.status_code < 300:
                         return
+                    if response.status_code == 412:  # only a conditional PUT is answered so
+                        raise _already_exists(path, None)
                     self._direct_missed(response.status_code)
         try:
             client.put_object(Bucket=self.bucket, Key=key, Body=data, **params)
@@ -102,55 +111,47 @@ class _S3Writing(_S3Multipart, _S3Reading):
             _fail(cause, UnableToWriteFile, path, missing_is=UnableToWriteFile)
 
     def write_stream(self, path: str, stream: Readable, options: WriteOptions) -> None:
-        params = self._write_params(path, options)
-        key = self._root_key + path
-        parts = self._stream_parts(stream)
-        try:
-            held = [next(parts)]
-        except Exception as cause:  # the source stream failed before anything was sent
-            _fail(cause, UnableToWriteFile, path, missing_is=UnableToWriteFile)
-        if len(held[0]) < self.part_size:  # the whole stream fits in one part: one PUT
-            self._put(path, key, held.pop().getvalue(), params)
-            return
-
-        def bodies() -> Iterator[_ChunksBody]:
-            yield held.pop()  # hand the first part over without keeping a reference here
-            yield from parts
-
-        self._multipart(path, key, params, bodies(), self.max_concurrency)
+        self._send_stream(path, stream, self._write_params(path, options), exclusive=False)
 
     def write_new(self, path: str, stream: Readable, options: WriteOptions) -> None:
         # If-None-Match: * makes S3 itself refuse the PUT (or the multipart completion) when the key
         # exists, so the check and the write are one step. A directory (a prefix) is checked first:
         # S3 has no condition for "no key under this prefix".
+        params = self._write_params(path, options)
         if self.directory_exists(path):
             raise FileAlreadyExists.at(path, "a directory exists at this path")
-        params = self._write_params(path, options)
+        self._send_stream(path, stream, params, exclusive=True)
+
+    def _send_stream(self, path: str, stream: Readable, params: Mapping[str, Any], *, exclusive: bool) -> None:
+        """Upload ``stream``: one PUT when it fits in one part, else a multipart upload.
+
+        ``exclusive`` sends ``If-None-Match: *`` with the PUT or the completion.
+
+        Raises:
+            FileAlreadyExists: ``exclusive`` and the key exists; nothing was written.
+            UnableToWriteFile: the stream or S3 failed; nothing was written.
+        """
         key = self._root_key + path
         parts = self._stream_parts(stream)
         try:
             held = [next(parts)]
         except Exception as cause:  # the source stream failed before anything was sent
             _fail(cause, UnableToWriteFile, path, missing_is=UnableToWriteFile)
+        condition = _IF_ABSENT if exclusive else {}
         try:
-            if len(held[0]) < self.part_size:
-                try:
-                    self.client.put_object(
-                        Bucket=self.bucket, Key=key, Body=held.pop().getvalue(), IfNoneMatch="*", **params
-                    )
-                except Exception as cause:
-                    _fail(cause, UnableToWriteFile, path, missing_is=UnableToWriteFile)
+            if len(held[0]) < self.part_size:  # the whole stream fits in one part: one PUT
+                self._put(path, key, held.pop().getvalue(), {**params, **condition})
                 return
 
             def bodies() -> Iterator[_ChunksBody]:
-                yield held.pop()
+                yield held.pop()  # hand the first part over without keeping a reference here
                 yield from parts
 
-            self._multipart(path, key, params, bodies(), self.max_concurrency, complete={"IfNoneMatch": "*"})
+            self._multipart(path, key, params, bodies(), self.max_concurrency, complete=condition)
         except UnableToWriteFile as error:
             refused = error.__cause__
-            if refused is not None and _error_code(refused) in _EXISTS_CODES:
-                raise FileAlreadyExists.at(path, "a file already exists at this path") from refused
+            if exclusive and refused is not None and _error_code(refused) in _EXISTS_CODES:
+                raise _already_exists(path, refused) from refused
             raise
 
     def delete(self, path: str) -> bool:
@@ -233,7 +234,7 @@ class _S3Writing(_S3Multipart, _S3Reading):
                     raise
                 except StorageError as failure:
                     raise error.between(source, destination, failure.reason) from failure.__cause__
-            params["ACL"] = "public-read" if visibility == "public" else "private"
+            params["ACL"] = _canned_acl(visibility)
         source_ref = {"Bucket": self.bucket, "Key": self._root_key + source}
         target = self._root_key + destination
         try:
@@ -257,8 +258,13 @@ class _S3Writing(_S3Multipart, _S3Reading):
             self.client.put_object_acl(
                 Bucket=self.bucket,
                 Key=self._root_key + path,
-                ACL="public-read" if visibility == "public" else "private",
+                ACL=_canned_acl(visibility),
                 **self._small_params,
             )
         except Exception as cause:
             _fail(cause, UnableToSetVisibility, path)
+
+
+def _already_exists(path: str, cause: BaseException | None) -> FileAlreadyExists:
+    """What an exclusive create that S3 refused raises."""
+    return FileAlreadyExists.at(path, "a file already exists at this path", cause=cause)
