@@ -57,6 +57,9 @@ class DiskWatcher:
         self._lock = threading.Lock()
         self._pending: dict[str, tuple[str, float]] = {}  # path -> (event, last seen)
         self._own: dict[str, tuple[_State, float]] = {}  # path -> (state flystore left it in, when)
+        # Every file under the root (relative paths): a directory moved out of the root by hand is one
+        # inotify event for the directory, and these say which files it took with it.
+        self._files: set[str] = set()
         self._stopped = threading.Event()
         watcher = self
 
@@ -111,7 +114,11 @@ class DiskWatcher:
         return relative.replace(os.sep, "/")
 
     def _saw(self, event: Any) -> None:
-        if event.is_directory or event.event_type in ("opened", "closed_no_write"):
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        if event.is_directory:
+            if event.event_type in ("deleted", "moved"):
+                self._lost_directory(self._relative(event.src_path))
             return
         changes: list[tuple[str | None, str]] = []
         if event.event_type == "moved":
@@ -126,10 +133,40 @@ class DiskWatcher:
             for path, kind in changes:
                 if path is not None:
                     self._pending[path] = (kind, now)
+                    if kind == "file_deleted":
+                        self._files.discard(path)
+                    else:
+                        self._files.add(path)
+
+    def _lost_directory(self, directory: str | None) -> None:
+        """A directory is gone (deleted, or moved away): each file known under it is deleted."""
+        if directory is None:
+            return
+        prefix = directory + "/"
+        now = time.monotonic()
+        with self._lock:
+            gone = [path for path in self._files if path.startswith(prefix)]
+            for path in gone:
+                self._files.discard(path)
+                self._pending[path] = ("file_deleted", now)
+
+    def _index(self) -> None:
+        """Note the files already under the root (the observer is running: later changes are events)."""
+        found: set[str] = set()
+        for directory, _, names in os.walk(self.root):
+            for name in names:
+                relative = self._relative(os.path.join(directory, name))
+                if relative is not None:
+                    found.add(relative)
+            if self._stopped.is_set():
+                return
+        with self._lock:
+            self._files |= {path for path in found if self._pending.get(path, ("",))[0] != "file_deleted"}
 
     # -- output --------------------------------------------------------------------
 
     def _flush_loop(self) -> None:
+        self._index()
         while not self._stopped.wait(self.debounce / 3):
             self._flush()
 

@@ -150,6 +150,51 @@ def test_flystores_own_writes_moves_and_deletes_are_reported_once(watched: Any) 
     assert sorted(name for name in os.listdir(root) if name.startswith(".")) == []
 
 
+def test_directories_moved_by_hand_report_each_file_they_take_or_bring(watched: Any, tmp_path: Path) -> None:
+    disk, root, seen = watched
+    disk.put("old/kept.txt", b"there before the hand moves")  # known to the watcher from flystore's write
+    os.makedirs(root / "made" / "deep")
+    (root / "made" / "deep" / "x.txt").write_bytes(b"x")
+    (root / "made" / "y.txt").write_bytes(b"y")
+    wait_for(lambda: len(seen) == 3)
+    os.rename(root / "made", root / "renamed")  # within the root
+    wait_for(lambda: len(seen) == 7)
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "sub" / "z.txt").write_bytes(b"z")
+    os.rename(outside, root / "brought")  # into the root: one event for the directory
+    wait_for(lambda: ("watch", "file_updated", "brought/sub/z.txt") in seen)
+    os.rename(root / "renamed", tmp_path / "taken")  # out of the root: one event for the directory
+    os.rename(root / "old", tmp_path / "old")
+    wait_for(lambda: len(seen) == 11)
+    time.sleep(0.5)
+    assert sorted(seen[3:7]) == [
+        ("watch", "file_deleted", "made/deep/x.txt"), ("watch", "file_deleted", "made/y.txt"),
+        ("watch", "file_updated", "renamed/deep/x.txt"), ("watch", "file_updated", "renamed/y.txt"),
+    ]
+    assert sorted(seen[8:]) == [
+        ("watch", "file_deleted", "old/kept.txt"), ("watch", "file_deleted", "renamed/deep/x.txt"),
+        ("watch", "file_deleted", "renamed/y.txt"),
+    ]
+
+
+def test_files_already_there_when_watching_starts_are_reported_when_their_directory_goes(tmp_path: Path) -> None:
+    from flystore.watch import stop_watching
+
+    root = tmp_path / "root"
+    (root / "early").mkdir(parents=True)
+    (root / "early" / "a.txt").write_bytes(b"a")
+    disk = StorageManager({"disks": {"w": {"driver": "local", "root": str(root), "watch": True}}}).disk("w")
+    seen: list[str] = []
+    disk.on("file_deleted", seen.append)
+    try:
+        wait_for(lambda: "early/a.txt" in disk.__dict__["_watcher"]._files)
+        os.rename(root / "early", tmp_path / "early")
+        wait_for(lambda: seen == ["early/a.txt"])
+    finally:
+        stop_watching(disk)
+
+
 # -- every decorator stack, both APIs, each event once; a refused write fires nothing ---------------------
 
 KEY = "base64:" + base64.b64encode(b"k" * 32).decode()
