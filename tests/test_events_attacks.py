@@ -150,6 +150,29 @@ def test_flystores_own_writes_moves_and_deletes_are_reported_once(watched: Any) 
     assert sorted(name for name in os.listdir(root) if name.startswith(".")) == []
 
 
+def test_open_handles_held_a_while_are_one_event_at_close_and_none_when_dropped(watched: Any) -> None:
+    disk, root, seen = watched
+
+    async def main() -> None:
+        handle = await disk.aio.open(path="room/held.txt", overwrite=True)
+        await disk.aio.write(handle=handle, data=b"first ")
+        await asyncio.sleep(0.5)  # its temporary file sits in the root, past the debounce
+        await disk.aio.write(handle=handle, data=b"second")
+        await disk.aio.close(handle=handle)
+        dropped = await disk.aio.open(path="room/dropped.txt", overwrite=True)
+        await disk.aio.write(handle=dropped, data=b"never")
+        await asyncio.sleep(0.5)
+        await dropped.abort()
+
+    with disk.open("sync-held.bin", "wb") as file:
+        file.write(b"s")
+        time.sleep(0.5)
+    asyncio.run(main())
+    time.sleep(0.6)
+    assert seen == [("flystore", "file_updated", "sync-held.bin"), ("flystore", "file_updated", "room/held.txt")]
+    assert disk.all_files() == ["room/held.txt", "sync-held.bin"]
+
+
 def test_directories_moved_by_hand_report_each_file_they_take_or_bring(watched: Any, tmp_path: Path) -> None:
     disk, root, seen = watched
     disk.put("old/kept.txt", b"there before the hand moves")  # known to the watcher from flystore's write
