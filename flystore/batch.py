@@ -9,6 +9,7 @@ S3 deletes go out as DeleteObjects requests of up to 1,000 keys.
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -221,9 +222,14 @@ def _s3_backend(disk: FilesystemAdapter) -> Any:
 
 
 def native_delete(
-    disk: FilesystemAdapter, paths: Sequence[str], progress: BatchProgress | None
+    disk: FilesystemAdapter, paths: Sequence[str], progress: BatchProgress | None,
+    cancelled: threading.Event | None = None,
 ) -> BatchResult[str, bool] | None:
-    """Delete ``paths`` with the backend's multi-object call, or None when it has none."""
+    """Delete ``paths`` with the backend's multi-object call, or None when it has none.
+
+    Once ``cancelled`` is set no further request is sent (the one in flight
+    completes); the paths never requested are left with no result.
+    """
     backend = _s3_backend(disk)
     if backend is None:
         return None
@@ -245,6 +251,8 @@ def native_delete(
             progress(index, len(paths), failed, result.errors[failed])
     batch = list(keys)
     for start in range(0, len(batch), S3_DELETE_BATCH):
+        if cancelled is not None and cancelled.is_set():
+            break
         chunk = batch[start : start + S3_DELETE_BATCH]
         outcome: dict[str, Exception | None] = {}
         try:

@@ -278,3 +278,54 @@ def test_s3_delete_many_answers_for_every_spelling_of_one_key(
     assert result.ok and result.results == dict.fromkeys(spellings, True)  # no item left without an answer
     assert deleted == ["a.txt", "b.txt"]  # one event per key deleted, not per spelling
     assert disk.all_files() == []
+
+
+def test_s3_async_delete_many_reports_progress_on_the_loop_and_awaits_async_callbacks(
+    s3_disk: tuple[FilesystemAdapter, Any]
+) -> None:
+    disk, _ = s3_disk
+    paths = [f"p/{number:04}.txt" for number in range(1001)]
+    assert disk.put_many(dict.fromkeys(paths, b"x"), max_concurrency=16).ok
+    reports: list[tuple[int, int, bool]] = []
+    threads: set[int] = set()
+
+    async def report(done: int, total: int, key: Any, error: Exception | None) -> None:
+        threads.add(threading.get_ident())
+        await asyncio.sleep(0)
+        reports.append((done, total, error is None))
+
+    async def main() -> int:
+        result = await disk.aio.delete_many([*paths, "../bad"], progress=report)
+        assert result.succeeded == paths and result.failed == ["../bad"]
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert threads == {loop_thread}  # called on the loop, as on every other async batch, and awaited
+    assert [done for done, _, _ in reports] == list(range(1, 1003))
+    assert reports[0] == (1, 1002, False) and all(ok for _, _, ok in reports[1:])
+
+
+def test_a_cancelled_s3_delete_many_stops_between_requests(s3_disk: tuple[FilesystemAdapter, Any]) -> None:
+    disk, (proxy, direct) = s3_disk
+    paths = [f"c/{number:04}.txt" for number in range(3000)]
+    assert direct.put_many(dict.fromkeys(paths, b"x"), max_concurrency=16).ok
+    before = proxy.stats()["connections"]
+
+    async def main() -> None:
+        first = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def report(done: int, total: int, key: Any, error: Exception | None) -> None:
+            if done == 1000:
+                loop.call_soon(first.set)
+
+        batch = asyncio.ensure_future(disk.aio.delete_many(paths, progress=report))
+        await first.wait()
+        batch.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await batch
+
+    asyncio.run(main())
+    requests = proxy.stats()["connections"] - before
+    assert requests < 3  # the request in flight finished; no further one was sent
+    assert len(direct.all_files()) >= 1000  # what was not yet requested is still there

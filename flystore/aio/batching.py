@@ -12,11 +12,12 @@ sixth of a small S3 GET's client CPU. Both give the same ``BatchResult``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..batch import BatchProgress, BatchResult, _check_concurrency
 from ._pool import batch_threads, offload
@@ -97,6 +98,31 @@ async def in_lanes(keys: Sequence[K], operation: Callable[[K], V], max_concurren
             await asyncio.wait(lanes)  # each lane settles its item before it ends
             raise
     return result
+
+
+def on_loop(progress: BatchProgress, loop: asyncio.AbstractEventLoop, stop: threading.Event) -> BatchProgress:
+    """``progress`` for a worker thread: each report runs on ``loop`` (awaited when async), as on
+    the per-item path, and the worker waits for it; once ``stop`` is set reports are dropped (the
+    loop is busy cancelling the batch and would never run them)."""
+
+    async def report(done: int, total: int, key: Any, error: Exception | None) -> None:
+        outcome = progress(done, total, key, error)
+        if inspect.isawaitable(outcome):
+            await outcome
+
+    def from_worker(done: int, total: int, key: Any, error: Exception | None) -> None:
+        if stop.is_set():
+            return
+        future = asyncio.run_coroutine_threadsafe(report(done, total, key, error), loop)
+        while not stop.is_set():
+            try:
+                future.result(timeout=0.05)  # polled, so that a cancellation never leaves it waiting
+                return
+            except concurrent.futures.TimeoutError:  # not the builtin one before Python 3.11
+                continue
+        future.cancel()
+
+    return from_worker
 
 
 def fits_lanes(inline: bool, progress: BatchProgress | None) -> bool:

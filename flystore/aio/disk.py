@@ -23,7 +23,7 @@ from ..batch import DEFAULT_CONCURRENCY, BatchProgress, BatchResult, native_dele
 from ..errors import UnableToGeneratePublicUrl, UnsupportedOperation
 from ..events import EventStream, hub
 from ._pool import offload
-from .batching import fits_lanes, in_lanes, per_item
+from .batching import fits_lanes, in_lanes, on_loop, per_item
 from .room import Download, WriteHandle, as_handle
 from .streams import (
     AsyncFile,
@@ -435,7 +435,9 @@ class AsyncDisk:
     ) -> BatchResult[str, bool]:
         """Delete every path (S3: DeleteObjects requests of up to 1,000 keys)."""
         unique = list(dict.fromkeys(paths))
-        native = await offload(native_delete, self._disk, unique, progress, on_cancel=settle)
+        stop = threading.Event()
+        report = None if progress is None else on_loop(progress, asyncio.get_running_loop(), stop)
+        native = await offload(native_delete, self._disk, unique, report, stop, on_cancel=stop.set)
         if native is not None:
             return native
         if fits_lanes(self._inline, progress):
