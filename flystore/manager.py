@@ -155,10 +155,14 @@ class StorageManager(CrossDiskVerbs, FakeSwitching):
     def disk(self, name: str | None = None) -> FilesystemAdapter:
         """The named disk (the default when None), built once and reused.
 
+        ``"<disk>@<tenant>"`` names the tenant's disk on ``<disk>`` (``Storage.tenant(tenant, disk)``), built on
+        first use.
+
         Raises:
             DiskNotConfigured: no disk of that name; the message lists the configured ones.
             InvalidConfiguration: the disk's options are wrong.
             DriverNotInstalled: the driver's extra is missing.
+            PathTraversalDetected: a tenant's disk whose tenant name is not a usable one.
         """
         key = name if name is not None else self.default_disk_name
         found = self._disks.get(key)
@@ -170,11 +174,16 @@ class StorageManager(CrossDiskVerbs, FakeSwitching):
                 return found
             options = self.config["disks"].get(key)
             if options is None:
-                raise self._not_configured(key)
-            if key not in self._building:
-                self._refuse_loops(key)
-            build_lock = self._build_locks.setdefault(key, threading.RLock())
-            generation = self._generation
+                base, _, tenant = key.partition("@")
+                if not base or not tenant:
+                    raise self._not_configured(key)
+            else:
+                if key not in self._building:
+                    self._refuse_loops(key)
+                build_lock = self._build_locks.setdefault(key, threading.RLock())
+                generation = self._generation
+        if options is None:
+            return self._tenant_disk(key)  # it registers the tenant's disk under this name once built
         with build_lock:
             found = self._disks.get(key)
             if found is not None:

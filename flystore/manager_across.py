@@ -7,7 +7,6 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from .errors import (
     ConfigurationError,
-    DiskNotConfigured,
     IntegrityError,
     InvalidPath,
     PathTraversalDetected,
@@ -79,18 +78,19 @@ class CrossDiskVerbs:
                     "and '.' (with '@tenant' for a tenant's disk)",
                 )
             return self.disk(), operand
-        return self._named(disk), path
+        return self.disk(disk), path
 
-    def _named(self, name: str) -> FilesystemAdapter:
-        base, at, tenant = name.partition("@")
-        if not at:
-            return self.disk(name)
-        try:
-            return self.disk(name)  # a disk configured under this very name, or a tenant's disk built already
-        except DiskNotConfigured:
-            pass
+    def _tenant_disk(self, name: str) -> FilesystemAdapter:
+        """The tenant's disk ``"<disk>@<tenant>"`` names, built on first use (``disk()`` asks here).
+
+        Raises:
+            DiskNotConfigured: ``<disk>`` is not configured.
+            PathTraversalDetected: ``<tenant>`` is not a usable tenant name.
+            InvalidConfiguration: the ``tenants`` section is wrong.
+        """
         from .tenants import tenants_of
 
+        base, _, tenant = name.partition("@")
         return tenants_of(cast("StorageManager", self)).disk(tenant, base)
 
     def copy(self, source: str, destination: str, *, progress: Callable[[int, int | None], None] | None = None,

@@ -71,3 +71,32 @@ def test_a_tenant_operand_with_a_hostile_name_or_an_unknown_disk_is_refused_clea
         manager.copy("uploads://a.pdf", "nowhere@acme://a.pdf")
     assert "nowhere" in str(caught.value)
     assert manager.disk("files").all_files() == []
+
+
+def test_disk_by_name_builds_a_tenant_disk_never_built_before() -> None:
+    manager = fresh()
+    acme = manager.disk("files@acme")
+    assert isinstance(acme, TenantDisk) and (acme.tenant, acme.base) == ("acme", "files")
+    acme.put("note.txt", b"acme's")
+    assert manager.disk("files@acme") is acme is manager.tenant("acme")
+    assert manager.disk("files").all_files() == ["tenants/acme/note.txt"]
+    for unusable in ("@acme", "files@", "nowhere@acme"):
+        with pytest.raises(DiskNotConfigured):
+            manager.disk(unusable)
+    with pytest.raises(PathTraversalDetected):
+        manager.disk("files@..")
+
+
+def test_the_command_line_reaches_a_tenant_disk_by_its_operand() -> None:
+    from click.testing import CliRunner
+
+    from flystore.cli.app import cli
+
+    manager = fresh()
+    manager.disk("files").put("tenants/acme/in/a.txt", b"acme's")
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["ls", "files@acme://in"], obj=manager, catch_exceptions=False)
+    assert listed.exit_code == 0, listed.output
+    assert "a.txt" in listed.output
+    shown = runner.invoke(cli, ["cat", "files@acme://in/a.txt"], obj=manager, catch_exceptions=False)
+    assert shown.exit_code == 0 and shown.stdout_bytes == b"acme's"
