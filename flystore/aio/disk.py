@@ -19,11 +19,10 @@ from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..batch import DEFAULT_CONCURRENCY, BatchProgress, BatchResult, native_delete
 from ..errors import UnableToGeneratePublicUrl, UnsupportedOperation
 from ..events import EventStream, hub
 from ._pool import offload
-from .batching import fits_lanes, in_lanes, on_loop, per_item
+from .disk_batches import CANCELLABLE_ABOVE, AsyncBatches
 from .room import Download, WriteHandle, as_handle
 from .streams import (
     AsyncFile,
@@ -41,8 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncDisk"]
 
-# Bytes above this are written as a stream that a cancellation can abort mid-way.
-_CANCELLABLE_ABOVE = 8 * 1024 * 1024
 # What runs inline on a memory disk: one-file verbs, small writes.
 _INLINE_VERBS = frozenset({
     "get", "get_text", "json", "exists", "missing", "file_exists", "file_missing", "directory_exists",
@@ -54,7 +51,7 @@ _INLINE_BYTES = 1024 * 1024
 _PLAIN = frozenset({"recipe"})
 
 
-class AsyncDisk:
+class AsyncDisk(AsyncBatches):
     """The async twin of a disk (``disk.aio``); every verb is a coroutine.
 
     Attribute access falls through to the sync disk (``name``, ``config``,
@@ -144,12 +141,12 @@ class AsyncDisk:
         if self._inline and isinstance(contents, (bytes, str)) and len(contents) <= _INLINE_BYTES:
             return self._disk.put(path, contents, **options)
         cancelled = threading.Event()
-        if isinstance(contents, str) and len(contents) > _CANCELLABLE_ABOVE // 4:
+        if isinstance(contents, str) and len(contents) > CANCELLABLE_ABOVE // 4:
             contents = contents.encode()  # a big text is as cancellable as big bytes
         if isinstance(contents, AsyncIterable):
             contents = bridge_chunks(contents, asyncio.get_running_loop(), cancelled)
         elif isinstance(contents, (bytes, bytearray, memoryview)):
-            if len(contents) > _CANCELLABLE_ABOVE:
+            if len(contents) > CANCELLABLE_ABOVE:
                 contents = cancellable_chunks(bytes(contents), cancelled)
         elif hasattr(contents, "read"):
             contents = CancellableReader(contents, cancelled)
@@ -382,72 +379,6 @@ class AsyncDisk:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-    # -- batches -------------------------------------------------------------------
-
-    async def put_many(
-        self, items: Mapping[str, Any], *, max_concurrency: int = DEFAULT_CONCURRENCY,
-        progress: BatchProgress | None = None, **options: Any,
-    ) -> BatchResult[str, str]:
-        """``put`` every ``{path: data}`` item, ``max_concurrency`` at a time; per-item results."""
-        if fits_lanes(self._inline, progress) and all(_one_request(data) for data in items.values()):
-            return await in_lanes(list(items), lambda path: self._disk.put(path, items[path], **options),
-                                  max_concurrency)
-        return await per_item(
-            list(items), lambda path: self.put(path, items[path], **options), max_concurrency, progress
-        )
-
-    async def get_many(
-        self, paths: Iterable[str], *, max_concurrency: int = DEFAULT_CONCURRENCY,
-        progress: BatchProgress | None = None,
-    ) -> BatchResult[str, bytes]:
-        """``get`` every path; a failed item holds its error."""
-        unique = list(dict.fromkeys(paths))
-        if fits_lanes(self._inline, progress):
-            return await in_lanes(unique, lambda path: bytes(self._disk.get(path)), max_concurrency)
-        return await per_item(unique, self.get, max_concurrency, progress)
-
-    async def exists_many(
-        self, paths: Iterable[str], *, max_concurrency: int = DEFAULT_CONCURRENCY,
-        progress: BatchProgress | None = None,
-    ) -> BatchResult[str, bool]:
-        """``exists`` for every path."""
-        unique = list(dict.fromkeys(paths))
-        if fits_lanes(self._inline, progress):
-            return await in_lanes(unique, lambda path: bool(self._disk.exists(path)), max_concurrency)
-        return await per_item(unique, self.exists, max_concurrency, progress)
-
-    async def copy_many(
-        self, pairs: Mapping[str, str], *, max_concurrency: int = DEFAULT_CONCURRENCY,
-        progress: BatchProgress | None = None, **options: Any,
-    ) -> BatchResult[str, str]:
-        """``copy`` every ``{source: destination}`` pair."""
-        if fits_lanes(self._inline, progress):
-            return await in_lanes(list(pairs), lambda source: self._disk.copy(source, pairs[source], **options),
-                                  max_concurrency)
-        return await per_item(
-            list(pairs), lambda source: self.copy(source, pairs[source], **options), max_concurrency, progress
-        )
-
-    async def delete_many(
-        self, paths: Iterable[str], *, max_concurrency: int = DEFAULT_CONCURRENCY,
-        progress: BatchProgress | None = None,
-    ) -> BatchResult[str, bool]:
-        """Delete every path (S3: DeleteObjects requests of up to 1,000 keys)."""
-        unique = list(dict.fromkeys(paths))
-        stop = threading.Event()
-        report = None if progress is None else on_loop(progress, asyncio.get_running_loop(), stop)
-        native = await offload(native_delete, self._disk, unique, report, stop, on_cancel=stop.set)
-        if native is not None:
-            return native
-        if fits_lanes(self._inline, progress):
-            return await in_lanes(unique, lambda path: bool(self._disk.delete(path)), max_concurrency)
-        return await per_item(unique, self.delete, max_concurrency, progress)
-
-
-def _one_request(data: Any) -> bool:
-    """Bytes or text a put sends whole (no stream a cancellation could stop part-way)."""
-    return isinstance(data, (bytes, bytearray, memoryview, str)) and len(data) <= _CANCELLABLE_ABOVE
 
 
 def _checked(chunks: Iterable[Any], cancelled: threading.Event) -> Any:
