@@ -229,3 +229,61 @@ def test_async_file_left_by_cancellation_discards_its_content(disk: AsyncDisk) -
     assert asyncio.run(main()) == b"old"
 
 
+
+
+class SlowChunks:
+    """A sync read stream whose chunks take a while, recording whether a read overlapped its close."""
+
+    def __init__(self) -> None:
+        self.reading = False
+        self.closed_while_reading = False
+        self.closed = False
+
+    def read(self, size: int = -1, /) -> bytes:
+        return next(iter(self))
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            self.reading = True
+            threading.Event().wait(0.05)
+            self.reading = False
+            yield b"r" * 1024
+
+    def close(self) -> None:
+        self.closed_while_reading = self.closed_while_reading or self.reading
+        self.closed = True
+
+
+def test_a_cancelled_read_stream_closes_after_its_read_settles() -> None:
+    from flystore.aio import AsyncReadStream
+
+    source = SlowChunks()
+
+    async def main() -> None:
+        async def reader() -> None:
+            async with AsyncReadStream(lambda: source) as stream:
+                async for _ in stream:
+                    pass
+
+        task = asyncio.create_task(reader())
+        await asyncio.sleep(0.12)  # mid-read
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert source.closed and not source.closed_while_reading
+
+
+def test_a_read_stream_cancelled_while_opening_closes_what_it_opened(disk: AsyncDisk) -> None:
+    async def main() -> None:
+        await disk.put("r.bin", b"r" * MiB)
+        for _ in range(5):
+            task = asyncio.create_task(disk.read_stream("r.bin").open())
+            await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert workers_in("read_stream", "opening") == []
+
+    asyncio.run(main())

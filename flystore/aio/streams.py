@@ -52,14 +52,25 @@ class AsyncReadStream:
             FileNotFound, UnableToReadFile: as the sync ``read_stream``.
         """
         if self._stream is None:
-            self._stream = await offload(self._opener)
+            opened: list[_SyncReadStream] = []
+
+            def opening() -> _SyncReadStream:
+                opened.append(self._opener())
+                return opened[0]
+
+            try:
+                self._stream = await offload(opening, on_cancel=settle)
+            except asyncio.CancelledError:
+                for stream in opened:  # opened after all: close it rather than leave it to the collector
+                    await offload(stream.close)
+                raise
         return self
 
     async def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes (all that is left when negative)."""
         stream = (await self.open())._stream
         assert stream is not None
-        return await offload(stream.read, size)
+        return await offload(stream.read, size, on_cancel=settle)
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
@@ -69,7 +80,8 @@ class AsyncReadStream:
         if self._chunks is None:
             assert self._stream is not None
             self._chunks = iter(self._stream)
-        chunk: bytes | None = await offload(next, self._chunks, None)
+        # A cancelled read waits for its chunk, so that closing never races a read in another thread.
+        chunk: bytes | None = await offload(next, self._chunks, None, on_cancel=settle)
         if chunk is None:
             raise StopAsyncIteration
         return chunk
@@ -78,7 +90,7 @@ class AsyncReadStream:
         """Close the file (idempotent)."""
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            await offload(stream.close)
+            await offload(stream.close, on_cancel=settle)
 
     async def __aenter__(self) -> AsyncReadStream:
         return await self.open()
