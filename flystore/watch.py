@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from .errors import DriverNotInstalled
@@ -51,7 +52,9 @@ class DiskWatcher:
             from watchdog.observers import Observer
         except ImportError as missing:
             raise DriverNotInstalled.for_extra("watch", "watching a local disk (watch=True)") from missing
-        self.disk = disk
+        # Weakly: a disk nobody uses any more is collected, and its watcher stops with it (watch_disk).
+        self._disk = weakref.ref(disk)
+        self.name = disk.name
         self.root = os.path.realpath(root)
         self.debounce = debounce
         self._lock = threading.Lock()
@@ -73,6 +76,11 @@ class DiskWatcher:
         self._flusher = threading.Thread(target=self._flush_loop, name="flystore-watch", daemon=True)
         hub.subscribe(None, self._note_own)
 
+    @property
+    def disk(self) -> FilesystemAdapter | None:
+        """The watched disk (None once it was collected)."""
+        return self._disk()
+
     def start(self) -> DiskWatcher:
         self._observer.start()
         self._flusher.start()
@@ -91,7 +99,7 @@ class DiskWatcher:
 
     def _note_own(self, event: StorageEvent) -> None:
         # Runs in the writer's thread right after the change, before the watcher can flush its sighting.
-        if event.disk == self.disk.name and event.source != "watch":
+        if event.disk == self.name and event.source != "watch":
             state = self._state(event.path)
             with self._lock:
                 self._own[event.path] = (state, time.monotonic())
@@ -187,9 +195,12 @@ class DiskWatcher:
                 continue  # the file is as flystore left it: the disk published this change itself
             if kind == "file_updated" and not os.path.isfile(os.path.join(self.root, path)):
                 continue  # created and gone again within the debounce window
-            handlers = tuple(self.disk._listeners.get(kind, ()))
+            disk = self._disk()
+            if disk is None:
+                return
+            handlers = tuple(disk._listeners.get(kind, ()))
             try:
-                hub.publish(StorageEvent(kind, path, self.disk.name, "watch"), handlers)
+                hub.publish(StorageEvent(kind, path, self.name, "watch"), handlers)
             except Exception:  # a handler's failure must not stop the watcher
                 import logging
 
@@ -204,6 +215,7 @@ def watch_disk(disk: FilesystemAdapter, root: str, *, debounce: float = DEFAULT_
     """
     watcher = DiskWatcher(disk, root, debounce=debounce).start()
     disk.__dict__["_watcher"] = watcher
+    weakref.finalize(disk, watcher.stop)  # a disk that is forgotten and collected stops being watched
     return watcher
 
 

@@ -218,6 +218,28 @@ def test_files_already_there_when_watching_starts_are_reported_when_their_direct
         stop_watching(disk)
 
 
+def test_a_watched_disk_that_is_forgotten_stops_being_watched(tmp_path: Path) -> None:
+    import gc
+
+    root = tmp_path / "root"
+    manager = StorageManager({"disks": {"gone": {"driver": "local", "root": str(root), "watch": True}}})
+    watcher = manager.disk("gone").__dict__["_watcher"]
+    seen: list[StorageEvent] = []
+    events.on(None, seen.append)
+    try:
+        (root / "before.txt").write_bytes(b"b")
+        wait_for(lambda: len(seen) == 1)
+        del manager
+        gc.collect()
+        wait_for(lambda: not watcher._observer.is_alive())  # its threads end with the disk
+        (root / "after.txt").write_bytes(b"a")
+        time.sleep(0.5)
+    finally:
+        events.off(None, seen.append)
+    assert [(event.path, event.source) for event in seen] == [("before.txt", "watch")]
+    assert watcher.disk is None
+
+
 # -- every decorator stack, both APIs, each event once; a refused write fires nothing ---------------------
 
 KEY = "base64:" + base64.b64encode(b"k" * 32).decode()
