@@ -127,3 +127,24 @@ def test_plugin_and_workspace_names_cannot_reach_each_others_keys(disk: Any) -> 
         assert ours == sharing  # shared with exactly the plugins of the same workspace
     with pytest.raises(TypeError):
         StorageContext(disk, plugin="", workspace="w")
+
+
+def test_a_cancelled_async_set_is_settled_when_the_cancel_returns(disk: Any) -> None:
+    twin = KeyValueStore(disk, "cancel").aio
+    value = b"v" * (32 * 1024 * 1024)
+
+    async def main() -> tuple[bool, bool]:
+        await twin.set("k", b"old")
+        task = asyncio.create_task(twin.set("k", value))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        now = await twin.get("k")
+        await asyncio.sleep(0.5)
+        later = await twin.get("k")
+        return now == later, now in (b"old", value)
+
+    assert asyncio.run(main()) == (True, True)  # whole old or whole new, and no change after the cancel

@@ -147,6 +147,9 @@ class AsyncKeyValueStore:
     @staticmethod
     async def _run(function: Any, *args: Any) -> Any:
         from ..aio._pool import offload
+        from ..aio.streams import settle
 
-        return await offload(function, *args)
+        # A cancelled call waits for its worker: a cancelled set has then either stored the whole value
+        # or nothing, and does not land after the cancellation returned.
+        return await offload(function, *args, on_cancel=settle)
 
