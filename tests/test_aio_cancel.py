@@ -287,3 +287,26 @@ def test_a_read_stream_cancelled_while_opening_closes_what_it_opened(disk: Async
         assert workers_in("read_stream", "opening") == []
 
     asyncio.run(main())
+
+
+def test_a_cancelled_driver_verb_is_settled_when_the_cancel_returns(tmp_path: Path) -> None:
+    manager = StorageManager({"disks": {
+        "files": {"driver": "local", "root": str(tmp_path / "files")},
+        "v": {"driver": "versioned", "disk": "files"},
+    }})
+    versioned = manager.disk("v")
+    versioned.put("doc.bin", b"1" * (64 * MiB))
+    versioned.put("doc.bin", b"2")
+    first = versioned.versions("doc.bin")[-1].id  # type: ignore[attr-defined]
+
+    async def main() -> bytes | None:
+        task = asyncio.create_task(versioned.aio.restore_version("doc.bin", first))  # offloaded by __getattr__
+        await asyncio.sleep(0.005)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        return await settled(versioned.aio, "doc.bin")
+
+    assert asyncio.run(main()) in (b"2", b"1" * (64 * MiB))

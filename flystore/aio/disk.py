@@ -47,6 +47,8 @@ _INLINE_VERBS = frozenset({
     "metadata", "url", "temporary_url", "set_visibility", "make_directory",
 })
 _INLINE_BYTES = 1024 * 1024
+# The verbs going through _call that change something.
+_WRITING_VERBS = frozenset({"set_visibility", "make_directory"})
 # Sync-disk methods that do no I/O: handed out as they are.
 _PLAIN = frozenset({"recipe"})
 
@@ -94,7 +96,8 @@ class AsyncDisk(AsyncBatches):
             return member
 
         async def offloaded(*args: Any, **kwargs: Any) -> Any:
-            return await offload(member, *args, **kwargs)
+            # A driver's own verb may write (restore_version, rotate): a cancellation waits for it to settle.
+            return await offload(member, *args, on_cancel=settle, **kwargs)
 
         offloaded.__name__ = name
         offloaded.__doc__ = getattr(member, "__doc__", None)
@@ -103,7 +106,8 @@ class AsyncDisk(AsyncBatches):
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         if self._inline and name in _INLINE_VERBS:
             return getattr(self._disk, name)(*args, **kwargs)
-        return await offload(getattr(self._disk, name), *args, **kwargs)
+        settling = settle if name in _WRITING_VERBS else None  # a cancelled write waits for its worker
+        return await offload(getattr(self._disk, name), *args, on_cancel=settling, **kwargs)
 
     # -- events --------------------------------------------------------------------
 
