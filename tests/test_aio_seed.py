@@ -78,6 +78,13 @@ def test_the_room_seed_runs_as_written(app_disks: Path, capsys: pytest.CaptureFi
     assert found["url"] == "https://cdn.test/rooms/files/report.pdf"
     assert capsys.readouterr().out.splitlines() == ["archive True", "notes.txt False"]
     assert updated == ["example.txt"]
+    from flystore.aio import Storage
+
+    entries = {entry.name: entry for entry in asyncio.run(Storage.disk("rooms").list(path="some_folder"))}
+    notes, archive = entries["notes.txt"], entries["archive"]
+    assert (notes.path, notes.size, notes.is_folder) == ("some_folder/notes.txt", 1, False)
+    assert notes.last_modified is not None and (archive.path, archive.is_folder) == ("some_folder/archive", True)
+    assert found["e"].name == "notes.txt"  # the seed's loop variable: the last entry it printed
 
 
 def test_the_kv_seed_runs_as_written(app_disks: Path) -> None:
