@@ -109,12 +109,17 @@ def test_a_cancelled_put_of_a_file_object_keeps_the_old_content_and_stops_readin
 
 
 def test_a_write_stream_cancelled_before_its_first_chunk_writes_nothing(disk: AsyncDisk) -> None:
+    """A source with nothing to give yet does not hold the cancellation: its wait is cancelled too."""
     closed: list[bool] = []
+    interrupted: list[bool] = []
 
     async def late() -> AsyncIterator[bytes]:
         try:
             await asyncio.sleep(30)
             yield b"never"
+        except asyncio.CancelledError:
+            interrupted.append(True)
+            raise
         finally:
             closed.append(True)
 
@@ -126,6 +131,7 @@ def test_a_write_stream_cancelled_before_its_first_chunk_writes_nothing(disk: As
         with pytest.raises(asyncio.CancelledError):
             await task
         assert workers_in("bridge_chunks") == []
+        assert interrupted == [True]  # the pull waiting for the source was cancelled, not waited out
         return await settled(disk, "f.bin")
 
     assert asyncio.run(main()) == b"old"

@@ -28,8 +28,8 @@ from .streams import (
     AsyncFile,
     AsyncReadStream,
     CancellableReader,
+    ChunkBridge,
     WriteCancelled,
-    bridge_chunks,
     cancellable_chunks,
     settle,
 )
@@ -145,10 +145,12 @@ class AsyncDisk(AsyncBatches):
         if self._inline and isinstance(contents, (bytes, str)) and len(contents) <= _INLINE_BYTES:
             return self._disk.put(path, contents, **options)
         cancelled = threading.Event()
+        on_cancel = cancelled.set
         if isinstance(contents, str) and len(contents) > CANCELLABLE_ABOVE // 4:
             contents = contents.encode()  # a big text is as cancellable as big bytes
         if isinstance(contents, AsyncIterable):
-            contents = bridge_chunks(contents, asyncio.get_running_loop(), cancelled)
+            bridge = ChunkBridge(contents, asyncio.get_running_loop())
+            contents, on_cancel = bridge.chunks(), bridge.cancel
         elif isinstance(contents, (bytes, bytearray, memoryview)):
             if len(contents) > CANCELLABLE_ABOVE:
                 contents = cancellable_chunks(bytes(contents), cancelled)
@@ -156,7 +158,7 @@ class AsyncDisk(AsyncBatches):
             contents = CancellableReader(contents, cancelled)
         elif isinstance(contents, Iterable) and not isinstance(contents, str):
             contents = _checked(contents, cancelled)
-        return await offload(self._disk.put, path, contents, on_cancel=cancelled.set, **options)
+        return await offload(self._disk.put, path, contents, on_cancel=on_cancel, **options)
 
     async def write_stream(self, path: str, stream: Any, **options: Any) -> str:
         """Write a file object, or a sync or async iterable of bytes, in bounded memory.

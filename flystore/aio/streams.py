@@ -8,6 +8,7 @@ lets a worker thread consume an async iterable that lives on the loop;
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from types import TracebackType
@@ -16,7 +17,8 @@ from typing import Any, BinaryIO, Protocol
 from ._pool import offload
 
 __all__ = [
-    "AsyncFile", "AsyncReadStream", "CancellableReader", "WriteCancelled", "bridge_chunks", "cancellable_chunks",
+    "AsyncFile", "AsyncReadStream", "CancellableReader", "ChunkBridge", "WriteCancelled", "bridge_chunks",
+    "cancellable_chunks",
     "settle",
 ]
 
@@ -99,40 +101,87 @@ class AsyncReadStream:
         await self.aclose()
 
 
-def bridge_chunks(
-    source: AsyncIterable[Any], loop: asyncio.AbstractEventLoop, cancelled: threading.Event
-) -> Iterator[bytes]:
-    """A sync iterator (for a worker thread) over ``source``, which runs on ``loop``.
+class ChunkBridge:
+    """A sync iterator (for a worker thread) over an async iterable that runs on ``loop``.
 
     Each chunk is pulled when the writer asks for it, so at most one chunk is
-    held. Once ``cancelled`` is set the iterator raises ``WriteCancelled`` and
-    the backend discards what it wrote.
+    held. ``cancel()`` (the writing task's ``on_cancel``) makes the iterator raise
+    ``WriteCancelled``, so the backend discards what it wrote, and also cancels a
+    pull still waiting for the source: a source that has nothing to give yet
+    (a slow producer, a client that went quiet) does not hold the cancellation.
     """
-    iterator = source.__aiter__()
 
-    async def pull() -> Any:
+    def __init__(self, source: AsyncIterable[Any], loop: asyncio.AbstractEventLoop) -> None:
+        self.iterator = source.__aiter__()
+        self.loop = loop
+        self.cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._pulling: concurrent.futures.Future[Any] | None = None
+
+    def cancel(self) -> None:
+        """Stop the transfer (thread-safe; called on the loop when the writing task is cancelled)."""
+        self.cancelled.set()
+        with self._lock:
+            pulling = self._pulling
+        if pulling is not None:
+            pulling.cancel()
+
+    def chunks(self) -> Iterator[bytes]:
+        """The source's chunks as bytes.
+
+        Raises:
+            WriteCancelled: ``cancel()`` was called; whatever the source raises.
+        """
+        return bridge_chunks(self)
+
+    def check(self) -> None:
+        """Raises ``WriteCancelled`` once cancelled."""
+        if self.cancelled.is_set():
+            raise WriteCancelled("the writing task was cancelled")
+
+    def pull(self) -> Any:
+        """The source's next item (``_END`` at its end), waited for in the worker thread.
+
+        Raises:
+            WriteCancelled: cancelled before or while waiting.
+        """
+        async def step() -> Any:
+            try:
+                return await self.iterator.__anext__()
+            except StopAsyncIteration:
+                return _END
+
+        future = asyncio.run_coroutine_threadsafe(step(), self.loop)
+        with self._lock:
+            self._pulling = future
         try:
-            return await iterator.__anext__()
-        except StopAsyncIteration:
-            return _END
+            if self.cancelled.is_set():  # cancel() ran before the pull was registered
+                future.cancel()
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise WriteCancelled("the writing task was cancelled") from None
+        finally:
+            with self._lock:
+                self._pulling = None
 
+
+def bridge_chunks(bridge: ChunkBridge) -> Iterator[bytes]:
+    """The worker's side of ``bridge``: one chunk pulled from the loop at a time."""
     try:
         while True:
-            if cancelled.is_set():
-                raise WriteCancelled("the writing task was cancelled")
-            chunk = asyncio.run_coroutine_threadsafe(pull(), loop).result()
+            bridge.check()
+            chunk = bridge.pull()
             if chunk is _END:
                 return
-            if cancelled.is_set():
-                raise WriteCancelled("the writing task was cancelled")
+            bridge.check()
             if isinstance(chunk, str):
                 chunk = chunk.encode()
             yield bytes(chunk)
     finally:
         # The source's own cleanup (an async generator's finally) runs on its loop, not never.
-        close = getattr(iterator, "aclose", None)
-        if close is not None and not loop.is_closed():
-            asyncio.run_coroutine_threadsafe(close(), loop)
+        close = getattr(bridge.iterator, "aclose", None)
+        if close is not None and not bridge.loop.is_closed():
+            asyncio.run_coroutine_threadsafe(close(), bridge.loop)
 
 
 _END = object()
