@@ -332,3 +332,13 @@ def test_a_read_only_disk_refuses_and_fires_nothing(api: str) -> None:
         events.off(None, seen.append)
     assert seen == []
     assert manager.disk("base").all_files() == ["kept.txt"]
+
+
+@pytest.mark.parametrize("value", ["yes", -1, 0, float("nan"), [1]])
+def test_a_watch_option_that_is_no_delay_is_a_configuration_error_naming_the_disk(value: Any, tmp_path: Path) -> None:
+    from flystore import InvalidConfiguration, StorageManager
+
+    manager = StorageManager({"disks": {"w": {"driver": "local", "root": str(tmp_path), "watch": value}}})
+    with pytest.raises(InvalidConfiguration, match="'watch'") as caught:
+        manager.disk("w")
+    assert caught.value.disk == "w"

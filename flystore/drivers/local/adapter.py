@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -75,7 +76,7 @@ def create(name: str, options: dict[str, Any], manager: Any) -> LocalFilesystemA
         InvalidConfiguration: ``root`` is missing or not a path, or an option is unknown.
     """
     options = dict(options)
-    watch = options.pop("watch", False)  # flystore.watch: changes by other processes fire events too
+    watch = _watch_option(name, options.pop("watch", False))  # changes by other processes fire events too
     reject_unknown_options(name, options, LOCAL_OPTIONS)
     root = options.get("root")
     if not root or not isinstance(root, (str, os.PathLike)):
@@ -87,5 +88,21 @@ def create(name: str, options: dict[str, Any], manager: Any) -> LocalFilesystemA
     if watch:
         from ...watch import watch_disk
 
-        watch_disk(disk, disk.root, **({} if watch is True else {"debounce": float(watch)}))
+        watch_disk(disk, disk.root, **({} if watch is True else {"debounce": watch}))
     return disk
+
+
+def _watch_option(name: str, value: Any) -> bool | float:
+    """``watch``: False, True (the default debounce) or a debounce in seconds (a positive number).
+
+    Raises:
+        InvalidConfiguration: anything else (``"yes"``, a negative number, ...).
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value > 0 and math.isfinite(value):
+        return float(value)
+    raise InvalidConfiguration(
+        f"'watch' is True, False or a debounce delay in seconds (a positive number), not {value!r}",
+        option="watch", disk=name,
+    )
