@@ -146,8 +146,10 @@ class StorageError(Exception):
         reason = f". {self.reason}" if self.reason else ""
         return f"Unable to {self.operation}{where}{on_disk}{reason}"
 
-    def __reduce__(self) -> tuple[object, ...]:  # pickling keeps the attributes
-        return (_rebuild, (type(self), self.reason, self.path, self.disk, self.operation))
+    def __reduce__(self) -> tuple[object, ...]:
+        # The instance dict rides along as state so a subclass's own attributes (option, extra,
+        # source/destination, errors) survive too; BaseException.__setstate__ puts them back.
+        return (_rebuild, (type(self), self.reason, self.path, self.disk, self.operation), dict(vars(self)))
 
 
 def _rebuild(
