@@ -17,6 +17,15 @@ def _error_code(cause: BaseException) -> str:
     return ""
 
 
+def _retried(cause: BaseException) -> bool:
+    """Whether botocore sent the request more than once before ``cause`` (an earlier attempt may have landed)."""
+    response = getattr(cause, "response", None)
+    if not isinstance(response, Mapping):
+        return False
+    metadata = response.get("ResponseMetadata")
+    return isinstance(metadata, Mapping) and bool(metadata.get("RetryAttempts"))
+
+
 def _reason(cause: BaseException) -> str:
     code = _error_code(cause)
     if code == "NoSuchBucket":

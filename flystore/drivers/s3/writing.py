@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -24,7 +25,7 @@ from ...errors import (
 from ..generic import DIRECTORY_MARKER
 from .bodies import _ChunksBody
 from .common import _MAX_PARTS, _canned_acl, _encode_metadata, _guess_type
-from .errors import _MISSING_CODES, _error_code, _fail, _reason
+from .errors import _MISSING_CODES, _error_code, _fail, _reason, _retried
 from .multipart import _S3Multipart
 from .reading import _S3Reading
 
@@ -91,6 +92,7 @@ class _S3Writing(_S3Multipart, _S3Reading):
         """
         client = self.client
         direct = self.direct  # read once: another thread may switch the direct path off
+        resent = False  # an earlier attempt may have stored ``data`` before its answer was lost
         if direct is not None:
             headers = direct.put_headers(params)
             if headers is not None:
@@ -99,6 +101,7 @@ class _S3Writing(_S3Multipart, _S3Reading):
                     response = direct.send("PUT", key, headers, data)
                 except Exception as cause:
                     self._direct_failed(cause, UnableToWriteFile, path)
+                    resent = True
                 else:
                     if 200 <= response.status_code < 300:
                         return
@@ -108,7 +111,24 @@ class _S3Writing(_S3Multipart, _S3Reading):
         try:
             client.put_object(Bucket=self.bucket, Key=key, Body=data, **params)
         except Exception as cause:
+            # A conditional PUT sent again is refused by its own first attempt: the key holding our
+            # bytes (ETag) says so. Another writer's identical bytes look the same; either way the
+            # key holds exactly what this create wrote.
+            if (
+                "IfNoneMatch" in params and _error_code(cause) in _EXISTS_CODES
+                and (resent or _retried(cause)) and self._holds(key, data)
+            ):
+                return
             _fail(cause, UnableToWriteFile, path, missing_is=UnableToWriteFile)
+
+    def _holds(self, key: str, data: bytes) -> bool:
+        """Whether ``key`` holds ``data`` by its ETag (the MD5 of a single PUT; False when S3 cannot tell,
+        e.g. under SSE-KMS or SSE-C, whose ETags are no MD5)."""
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key, **self._small_params)
+        except Exception:
+            return False
+        return str(head.get("ETag", "")) == f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
 
     def write_stream(self, path: str, stream: Readable, options: WriteOptions) -> None:
         self._send_stream(path, stream, self._write_params(path, options), exclusive=False)
