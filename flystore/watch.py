@@ -10,6 +10,9 @@ change is reported once. It tells them apart by the file's state: when the
 disk publishes a change the watcher notes the file's inode, mtime and size (or
 that it is gone), and a sighting is flystore's own only while the file is still
 in exactly that state; a later change by anyone else is reported, however soon.
+The disk itself hands its changes to the watcher (``note_own``, from the local
+disk's ``_fire``): disk names are unique within a manager only, so another
+disk of the same name (another manager, a fake's stack) is never taken for it.
 """
 
 from __future__ import annotations
@@ -74,7 +77,6 @@ class DiskWatcher:
         os.makedirs(self.root, exist_ok=True)
         self._observer.schedule(_Handler(), self.root, recursive=True)
         self._flusher = threading.Thread(target=self._flush_loop, name="flystore-watch", daemon=True)
-        hub.subscribe(None, self._note_own)
 
     @property
     def disk(self) -> FilesystemAdapter | None:
@@ -91,18 +93,17 @@ class DiskWatcher:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        hub.unsubscribe(None, self._note_own)
         self._observer.stop()
         self._observer.join(5)
 
     # -- intake --------------------------------------------------------------------
 
-    def _note_own(self, event: StorageEvent) -> None:
+    def note_own(self, path: str) -> None:
+        """The watched disk changed ``path`` itself (and publishes that): drop the sighting of it."""
         # Runs in the writer's thread right after the change, before the watcher can flush its sighting.
-        if event.disk == self.name and event.source != "watch":
-            state = self._state(event.path)
-            with self._lock:
-                self._own[event.path] = (state, time.monotonic())
+        state = self._state(path)
+        with self._lock:
+            self._own[path] = (state, time.monotonic())
 
     def _state(self, path: str) -> _State:
         try:

@@ -68,6 +68,12 @@ class LocalFilesystemAdapter(FilesystemAdapter):
         """The absolute, resolved root directory."""
         return self._root
 
+    def _fire(self, event: str, path: str) -> None:
+        watcher = self.__dict__.get("_watcher")  # watch=True: its sighting of this change is not news
+        if watcher is not None:
+            watcher.note_own(path)
+        super()._fire(event, path)
+
 
 def create(name: str, options: dict[str, Any], manager: Any) -> LocalFilesystemAdapter:
     """Build a local disk from its options (``root`` required).
