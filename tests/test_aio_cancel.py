@@ -142,14 +142,14 @@ def test_a_big_str_put_is_as_cancellable_as_bytes(disk: AsyncDisk) -> None:
     async def main() -> bytes | None:
         await disk.put("f.txt", "old")
         task = asyncio.create_task(disk.put("f.txt", "n" * (96 * MiB)))
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # the put has handed its write to a worker, which has 96 slices to go
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         return await settled(disk, "f.txt")
 
-    stored = asyncio.run(main())
-    assert stored in (b"old", b"n" * (96 * MiB))
+    # A text sent whole could not be stopped: the cancellation would wait for the new content.
+    assert asyncio.run(main()) == b"old"
 
 
 
