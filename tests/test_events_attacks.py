@@ -342,3 +342,15 @@ def test_a_watch_option_that_is_no_delay_is_a_configuration_error_naming_the_dis
     with pytest.raises(InvalidConfiguration, match="'watch'") as caught:
         manager.disk("w")
     assert caught.value.disk == "w"
+
+
+def test_a_watch_option_from_an_unset_environment_variable_leaves_the_disk_unwatched(tmp_path: Path) -> None:
+    from flystore import StorageManager
+    from flystore.config import env
+
+    os.environ.pop("FLYSTORE_TEST_UNSET_WATCH", None)
+    options = {"driver": "local", "root": str(tmp_path), "watch": env("FLYSTORE_TEST_UNSET_WATCH", cast=bool)}
+    disk = StorageManager({"disks": {"w": options}}).disk("w")  # env()'s default is None: not watched
+    assert "_watcher" not in disk.__dict__
+    disk.put("a.txt", b"a")
+    assert disk.get("a.txt") == b"a"

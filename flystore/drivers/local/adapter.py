@@ -99,11 +99,14 @@ def create(name: str, options: dict[str, Any], manager: Any) -> LocalFilesystemA
 
 
 def _watch_option(name: str, value: Any) -> bool | float:
-    """``watch``: False, True (the default debounce) or a debounce in seconds (a positive number).
+    """``watch``: False (or None, what an unset ``env()`` gives), True (the default debounce) or a debounce
+    in seconds (a positive number).
 
     Raises:
         InvalidConfiguration: anything else (``"yes"``, a negative number, ...).
     """
+    if value is None:
+        return False
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)) and value > 0 and math.isfinite(value):
