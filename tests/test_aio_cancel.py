@@ -316,3 +316,69 @@ def test_a_cancelled_driver_verb_is_settled_when_the_cancel_returns(tmp_path: Pa
         return await settled(versioned.aio, "doc.bin")
 
     assert asyncio.run(main()) in (b"2", b"1" * (64 * MiB))
+
+
+@pytest.mark.parametrize("verb", ["put", "copy"])
+def test_a_write_cancelled_twice_still_waits_for_its_worker(tmp_path: Path, verb: str) -> None:
+    # A task can be cancelled again while it waits for its worker to settle (a timeout, then a
+    # TaskGroup or asyncio.run shutting down); the second cancel must not cut that wait short.
+    disk = StorageManager({"disks": {"l": {"driver": "local", "root": str(tmp_path / "root")}}}).disk("l")
+    disk.put("source.txt", b"s")
+    gate, finished = threading.Event(), threading.Event()
+
+    def slow_listener(path: str) -> None:  # runs in the worker thread, as part of the write
+        if path == "target.txt":
+            gate.wait(10)
+            finished.set()
+
+    disk.on("file_updated", slow_listener)
+
+    async def main() -> None:
+        call = disk.aio.put("target.txt", b"t") if verb == "put" else disk.aio.copy("source.txt", "target.txt")
+        task = asyncio.create_task(call)
+        while not workers_in("slow_listener"):  # noqa: ASYNC110 - waits on another thread
+            await asyncio.sleep(0.001)
+        task.cancel()
+        await asyncio.sleep(0)  # the task now waits for its worker
+        task.cancel()
+        releaser = threading.Timer(0.3, gate.set)
+        releaser.start()
+        try:
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert finished.is_set(), "the cancellation returned while the worker was still writing"
+        finally:
+            gate.set()
+            releaser.join()
+
+    asyncio.run(main())
+
+
+def test_a_batch_cancelled_twice_still_waits_for_the_items_in_flight(tmp_path: Path) -> None:
+    disk = StorageManager({"disks": {"l": {"driver": "local", "root": str(tmp_path / "root")}}}).disk("l")
+    gate, finished = threading.Event(), threading.Event()
+
+    def slow_listener(path: str) -> None:  # runs in a lane's worker thread, as part of the item's put
+        gate.wait(10)
+        finished.set()
+
+    disk.on("file_updated", slow_listener)
+
+    async def main() -> None:
+        task = asyncio.create_task(disk.aio.put_many({"a.txt": b"a", "b.txt": b"b"}, max_concurrency=2))
+        while not workers_in("slow_listener"):  # noqa: ASYNC110 - waits on another thread
+            await asyncio.sleep(0.001)
+        task.cancel()
+        await asyncio.sleep(0)  # the batch now waits for its lanes
+        task.cancel()
+        releaser = threading.Timer(0.3, gate.set)
+        releaser.start()
+        try:
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert finished.is_set() and workers_in("slow_listener") == [], "a lane was still writing"
+        finally:
+            gate.set()
+            releaser.join()
+
+    asyncio.run(main())

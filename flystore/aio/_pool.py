@@ -77,8 +77,9 @@ async def offload(
 
     With ``on_cancel``, a cancelled caller first calls it (to make the worker
     abort, e.g. a write discarding its temporary file) and then waits for the
-    worker to finish, so that the thread and its connection are released and
-    the outcome is settled before the cancellation propagates.
+    worker to finish (however often it is cancelled meanwhile), so that the thread
+    and its connection are released and the outcome is settled before the
+    cancellation propagates.
 
     Raises:
         whatever ``function`` raises; ``asyncio.CancelledError`` when cancelled.
@@ -93,7 +94,11 @@ async def offload(
         return await asyncio.shield(future)
     except asyncio.CancelledError:
         on_cancel()
-        await asyncio.wait([future])
+        while not future.done():
+            try:
+                await asyncio.wait([future])
+            except asyncio.CancelledError:
+                continue  # cancelled again (a timeout, then a shutdown): the worker still settles first
         if not future.cancelled():
             future.exception()  # retrieved: the cancellation is what the caller sees
         raise
