@@ -382,3 +382,64 @@ def test_a_batch_cancelled_twice_still_waits_for_the_items_in_flight(tmp_path: P
             releaser.join()
 
     asyncio.run(main())
+
+
+def test_clean_up_awaited_to_the_end_outlasts_a_second_cancellation() -> None:
+    """What room handles' abort goes through: a second cancel does not cut the clean-up short."""
+    from flystore.aio._pool import to_the_end
+
+    async def scenario() -> list[str]:
+        steps: list[str] = []
+        release = asyncio.Event()
+
+        async def clean_up() -> None:
+            await release.wait()
+            steps.append("cleaned")
+
+        async def caller() -> None:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                await to_the_end(clean_up())
+                raise
+
+        task = asyncio.create_task(caller())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.sleep(0.01)
+        task.cancel()  # a timeout, then a shutdown
+        await asyncio.sleep(0.01)
+        assert not task.done()  # still waiting for its clean-up
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        steps.append("propagated")
+        return steps
+
+    assert asyncio.run(scenario()) == ["cleaned", "propagated"]
+
+
+def test_a_room_handle_cancelled_twice_mid_write_has_discarded_its_file_when_the_cancel_returns(
+    tmp_path: Path,
+) -> None:
+    """End to end, on a real handle (the timing of a second cancel is the test above's to pin down)."""
+    disk = StorageManager({"disks": {"l": {"driver": "local", "root": str(tmp_path)}}}).disk("l").aio
+
+    async def scenario() -> None:
+        handle = await disk.open(path="room.txt", overwrite=True)
+        await disk.write(handle=handle, data=b"first")
+
+        async def writer() -> None:
+            await disk.write(handle=handle, data=b"x" * (64 << 20))
+
+        task = asyncio.create_task(writer())
+        await asyncio.sleep(0.005)
+        task.cancel()
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    leftovers = [entry.name for entry in tmp_path.iterdir()]
+    assert leftovers == [], leftovers  # nothing published, no temporary file left behind

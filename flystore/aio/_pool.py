@@ -12,12 +12,12 @@ import contextvars
 import functools
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-__all__ = ["MAX_THREADS", "batch_threads", "executor", "offload"]
+__all__ = ["MAX_THREADS", "batch_threads", "executor", "offload", "to_the_end"]
 
 _T = TypeVar("_T")
 
@@ -94,11 +94,33 @@ async def offload(
         return await asyncio.shield(future)
     except asyncio.CancelledError:
         on_cancel()
-        while not future.done():
-            try:
-                await asyncio.wait([future])
-            except asyncio.CancelledError:
-                continue  # cancelled again (a timeout, then a shutdown): the worker still settles first
-        if not future.cancelled():
-            future.exception()  # retrieved: the cancellation is what the caller sees
+        await _wait_out(future)
         raise
+
+
+async def to_the_end(awaitable: Awaitable[_T]) -> _T:
+    """Await ``awaitable`` to its end, however often the caller is cancelled meanwhile.
+
+    ``asyncio.shield`` keeps the inner work running but lets a cancelled caller go on at once; clean-up
+    (an abort discarding a temporary file) must be over before the cancellation propagates.
+
+    Raises:
+        whatever ``awaitable`` raises; ``asyncio.CancelledError`` (after it ended) when the caller was cancelled.
+    """
+    task = asyncio.ensure_future(awaitable)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await _wait_out(task)
+        raise
+
+
+async def _wait_out(future: asyncio.Future[Any]) -> None:
+    """Wait until ``future`` is done, through any number of cancellations (its outcome retrieved)."""
+    while not future.done():
+        try:
+            await asyncio.wait([future])
+        except asyncio.CancelledError:
+            continue  # cancelled again (a timeout, then a shutdown): the work still settles first
+    if not future.cancelled():
+        future.exception()  # retrieved: the cancellation is what the caller sees

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UnableToWriteFile
+from ._pool import to_the_end
 from .streams import AsyncFile
 
 __all__ = ["Download", "WriteHandle"]
@@ -68,7 +69,7 @@ class WriteHandle:
             try:
                 return await self._file.write(bytes(data))
             except asyncio.CancelledError:
-                await asyncio.shield(self._file.abort())
+                await to_the_end(self._file.abort())
                 raise
 
     async def close(self) -> None:
@@ -83,7 +84,7 @@ class WriteHandle:
             try:
                 await self._file.close()
             except asyncio.CancelledError:
-                await asyncio.shield(self._file.abort())
+                await to_the_end(self._file.abort())
                 raise
 
     async def abort(self) -> None:

@@ -105,7 +105,7 @@ class _S3Writing(_S3Multipart, _S3Reading):
                 else:
                     if 200 <= response.status_code < 300:
                         return
-                    if response.status_code == 412:  # only a conditional PUT is answered so
+                    if response.status_code == 412 and "IfNoneMatch" in params:  # the exclusive create's refusal
                         raise _already_exists(path, None)
                     self._direct_missed(response.status_code)
         try:
