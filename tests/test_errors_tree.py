@@ -218,8 +218,10 @@ def test_pickling_round_trips_every_attribute(name: str) -> None:
             assert getattr(again, attribute) == getattr(error, attribute), attribute
     for protocol in (2, pickle.HIGHEST_PROTOCOL):
         assert str(pickle.loads(pickle.dumps(error, protocol=protocol))) == str(error)
-    references = _pickled_globals(pickle.dumps(error, protocol=2))
-    assert references and all(ref.startswith(("flystore.errors ", "builtins ")) for ref in references), references
+    # Every flystore name a pickle refers to is the public module's (another library may pickle exceptions its
+    # own way: dask's tblib support, once imported, wraps every exception class in its own reducer).
+    ours = [ref for ref in _pickled_globals(pickle.dumps(error, protocol=2)) if ref.startswith("flystore")]
+    assert ours and all(ref.startswith("flystore.errors ") for ref in ours), ours
 
 
 def test_a_custom_operation_survives_pickling() -> None:

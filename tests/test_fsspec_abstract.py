@@ -115,9 +115,11 @@ class _RemoteSuite(_DiskSuite):
     """
 
     @pytest.fixture(scope="class")
-    def fs_glob_edge_cases_files(self, disk: FilesystemAdapter) -> Iterator[str]:
+    @classmethod
+    def fs_glob_edge_cases_files(cls, disk: FilesystemAdapter) -> Iterator[str]:
         base = f"glob-{uuid.uuid4().hex[:8]}"
-        source = self._glob_edge_cases_files(disk.fs, posixpath.join, base)
+        # fsspec's tree builder is an instance method that reads no instance state.
+        source = cls()._glob_edge_cases_files(disk.fs, posixpath.join, base)
         yield source
         disk.delete_directory(base)
 
@@ -130,7 +132,8 @@ def _closing(manager: StorageManager, name: str) -> Iterator[FilesystemAdapter]:
 
 class TestS3Fs(_RemoteSuite):
     @pytest.fixture(scope="class")
-    def disk(self, s3_endpoint: str) -> Iterator[FilesystemAdapter]:
+    @classmethod
+    def disk(cls, s3_endpoint: str) -> Iterator[FilesystemAdapter]:
         config = {"driver": "s3", "bucket": f"fsspec-{uuid.uuid4().hex[:12]}", "endpoint": s3_endpoint,
                   "key": "testing", "secret": "testing", "region": "us-east-1", "create_bucket": True}
         yield from _closing(StorageManager({"disks": {"s3": config}}), "s3")
@@ -138,7 +141,8 @@ class TestS3Fs(_RemoteSuite):
 
 class TestGcsFs(_RemoteSuite):
     @pytest.fixture(scope="class")
-    def disk(self, gcs_endpoint: str) -> Iterator[FilesystemAdapter]:
+    @classmethod
+    def disk(cls, gcs_endpoint: str) -> Iterator[FilesystemAdapter]:
         config = {"driver": "gcs", "bucket": f"fsspec-{uuid.uuid4().hex[:12]}", "endpoint": gcs_endpoint,
                   "token": "anon", "project_id": "test", "create_bucket": True}
         yield from _closing(StorageManager({"disks": {"gcs": config}}), "gcs")
@@ -146,7 +150,8 @@ class TestGcsFs(_RemoteSuite):
 
 class TestAzureFs(_RemoteSuite):
     @pytest.fixture(scope="class")
-    def disk(self, azure_connection_string: str) -> Iterator[FilesystemAdapter]:
+    @classmethod
+    def disk(cls, azure_connection_string: str) -> Iterator[FilesystemAdapter]:
         config = {"driver": "azure", "connection_string": azure_connection_string,
                   "container": f"fsspec-{uuid.uuid4().hex[:12]}", "create_container": True}
         yield from _closing(StorageManager({"disks": {"az": config}}), "az")
@@ -163,17 +168,20 @@ def _remote(driver: str, server: dict[str, Any]) -> Iterator[FilesystemAdapter]:
 
 class TestFtpFs(_RemoteSuite):
     @pytest.fixture(scope="class")
-    def disk(self, ftp_server: dict[str, Any]) -> Iterator[FilesystemAdapter]:
+    @classmethod
+    def disk(cls, ftp_server: dict[str, Any]) -> Iterator[FilesystemAdapter]:
         yield from _remote("ftp", ftp_server)
 
 
 class TestSftpFs(_RemoteSuite):
     @pytest.fixture(scope="class")
-    def disk(self, sftp_server: dict[str, Any]) -> Iterator[FilesystemAdapter]:
+    @classmethod
+    def disk(cls, sftp_server: dict[str, Any]) -> Iterator[FilesystemAdapter]:
         yield from _remote("sftp", sftp_server)
 
 
 class TestWebdavFs(_RemoteSuite):
     @pytest.fixture(scope="class")
-    def disk(self, webdav_server: dict[str, Any]) -> Iterator[FilesystemAdapter]:
+    @classmethod
+    def disk(cls, webdav_server: dict[str, Any]) -> Iterator[FilesystemAdapter]:
         yield from _remote("webdav", webdav_server)

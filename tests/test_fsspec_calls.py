@@ -126,7 +126,8 @@ def test_local_info_reads_no_extended_attributes(tmp_path: Path, monkeypatch: py
 
 class TestS3Calls:
     @pytest.fixture(scope="class")
-    def s3(self, s3_endpoint: str) -> Iterator[FilesystemAdapter]:
+    @classmethod
+    def s3(cls, s3_endpoint: str) -> Iterator[FilesystemAdapter]:
         bucket = f"calls-{uuid.uuid4().hex[:12]}"
         manager = StorageManager({"disks": {"s3": {"driver": "s3", "bucket": bucket, "endpoint": s3_endpoint,
                                                    "create_bucket": True, **CREDENTIALS}}})

@@ -140,7 +140,8 @@ class TestS3Exclusive:
     """s3 on moto: the condition travels with the PUT (and with a multipart completion)."""
 
     @pytest.fixture(scope="class")
-    def s3(self, s3_endpoint: str) -> Iterator[FilesystemAdapter]:
+    @classmethod
+    def s3(cls, s3_endpoint: str) -> Iterator[FilesystemAdapter]:
         bucket = f"excl-{uuid.uuid4().hex[:12]}"
         config: dict[str, Any] = {"driver": "s3", "bucket": bucket, "endpoint": s3_endpoint, "create_bucket": True,
                                   "part_size": 5 * 1024 * 1024, **CREDENTIALS}

@@ -52,12 +52,14 @@ class TestVersionedNativeS3Disk(DiskContract):
     stateful_steps = 6
 
     @pytest.fixture(scope="class")
-    def bucket(self, s3_endpoint: str) -> Iterator[str]:
+    @classmethod
+    def bucket(cls, s3_endpoint: str) -> Iterator[str]:
         with temporary_bucket(s3_endpoint, "flystore-v", versioned=True) as name:
             yield name
 
     @pytest.fixture(scope="class")
-    def s3(self, s3_endpoint: str, bucket: str) -> Iterator[StorageManager]:
+    @classmethod
+    def s3(cls, s3_endpoint: str, bucket: str) -> Iterator[StorageManager]:
         # One S3 client for the class; each test gets a fresh prefix through a scoped layer,
         # which the versioned disk looks through to the bucket's own versions.
         manager = StorageManager({"disks": {"s3": {"driver": "s3", "bucket": bucket, "endpoint": s3_endpoint,
