@@ -142,3 +142,32 @@ def test_the_checker_sees_a_cycle_and_lazy_imports() -> None:
     assert _cycles(graph) == [["a", "b", "c"]]
     disk_imports = _graph()["flystore.disk"]
     assert "flystore.responses" in disk_imports  # imported inside download_response(): still seen
+
+
+def _higher_scoped_instance_fixtures(source: Path) -> list[str]:
+    """``file:line name`` of every fixture in a class with a scope above "function" whose first argument is self."""
+    found = []
+    for node in ast.walk(ast.parse(source.read_text(), filename=str(source))):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for method in node.body:
+            if not isinstance(method, ast.FunctionDef) or not method.args.args:
+                continue
+            scoped = any(
+                isinstance(decorator, ast.Call)
+                and any(keyword.arg == "scope" and not (isinstance(keyword.value, ast.Constant)
+                                                        and keyword.value.value == "function")
+                        for keyword in decorator.keywords)
+                for decorator in method.decorator_list
+            )
+            if scoped and method.args.args[0].arg == "self":
+                found.append(f"{source.name}:{method.lineno} {method.name}")
+    return found
+
+
+def test_class_scoped_fixtures_are_classmethods() -> None:
+    """pytest 9.1 deprecates higher-scoped fixtures bound to a test instance (#10819); under
+    filterwarnings=error one errors every test of its class. pytest 9.0 says nothing, so this checks."""
+    sources = [*Path(__file__).resolve().parent.rglob("*.py"), *(PACKAGE / "testing").rglob("*.py")]
+    offending = [where for source in sources for where in _higher_scoped_instance_fixtures(source)]
+    assert offending == []
