@@ -54,6 +54,14 @@ class Backend:
     #: closes it; a decorator wrapping it by name must leave it open (``DecoratedBackend.close``).
     shared: bool = False
 
+    def connection_limit(self) -> int | None:
+        """How many requests this backend serves at once from its connection pool (None: no such limit).
+
+        Batches run at most this many items at once: a wider batch would wait for connections or, with
+        urllib3, throw them away ("Connection pool is full") rather than go faster.
+        """
+        return None
+
     # -- existence -------------------------------------------------------------
 
     def file_exists(self, path: str) -> bool:

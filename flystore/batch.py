@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .disk import FilesystemAdapter
 
 __all__ = ["BatchResult", "BatchProgress", "DEFAULT_CONCURRENCY", "S3_DELETE_BATCH",
-           "put_many", "get_many", "delete_many", "copy_many", "exists_many", "native_delete"]
+           "put_many", "get_many", "delete_many", "copy_many", "exists_many", "native_delete", "batch_width"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -89,6 +89,17 @@ def _check_concurrency(max_concurrency: int) -> int:
     return max_concurrency
 
 
+def batch_width(disk: FilesystemAdapter, max_concurrency: int) -> int:
+    """How many items of a batch on ``disk`` run at once: ``max_concurrency``, at most the disk's connections.
+
+    Raises:
+        ValueError: ``max_concurrency`` is not a positive int.
+    """
+    width = _check_concurrency(max_concurrency)
+    limit = disk.backend.connection_limit()
+    return width if limit is None else max(1, min(width, limit))
+
+
 def run_batch(
     keys: Sequence[K],
     operation: Callable[[K], V],
@@ -151,7 +162,7 @@ def put_many(
     """``disk.put(path, data, **options)`` for every item; results are the stored paths."""
     return run_batch(
         list(items), lambda path: disk.put(path, items[path], **options),
-        max_concurrency=max_concurrency, progress=progress,
+        max_concurrency=batch_width(disk, max_concurrency), progress=progress,
     )
 
 
@@ -163,7 +174,7 @@ def get_many(
     progress: BatchProgress | None = None,
 ) -> BatchResult[str, bytes]:
     """``disk.get(path)`` for every path; a missing file is that item's ``FileNotFound``."""
-    return run_batch(_unique(paths), disk.get, max_concurrency=max_concurrency, progress=progress)
+    return run_batch(_unique(paths), disk.get, max_concurrency=batch_width(disk, max_concurrency), progress=progress)
 
 
 def exists_many(
@@ -174,7 +185,7 @@ def exists_many(
     progress: BatchProgress | None = None,
 ) -> BatchResult[str, bool]:
     """``disk.exists(path)`` for every path."""
-    return run_batch(_unique(paths), disk.exists, max_concurrency=max_concurrency, progress=progress)
+    return run_batch(_unique(paths), disk.exists, max_concurrency=batch_width(disk, max_concurrency), progress=progress)
 
 
 def copy_many(
@@ -188,7 +199,7 @@ def copy_many(
     """``disk.copy(source, destination)`` for every pair, keyed by source; results are destinations."""
     return run_batch(
         list(pairs), lambda source: disk.copy(source, pairs[source], **options),
-        max_concurrency=max_concurrency, progress=progress,
+        max_concurrency=batch_width(disk, max_concurrency), progress=progress,
     )
 
 
@@ -209,7 +220,7 @@ def delete_many(
     native = native_delete(disk, unique, progress)
     if native is not None:
         return native
-    return run_batch(unique, disk.delete, max_concurrency=max_concurrency, progress=progress)
+    return run_batch(unique, disk.delete, max_concurrency=batch_width(disk, max_concurrency), progress=progress)
 
 
 def _s3_backend(disk: FilesystemAdapter) -> Any:

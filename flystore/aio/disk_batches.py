@@ -8,7 +8,7 @@ import threading
 from collections.abc import Awaitable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..batch import DEFAULT_CONCURRENCY, BatchProgress, BatchResult, native_delete
+from ..batch import DEFAULT_CONCURRENCY, BatchProgress, BatchResult, batch_width, native_delete
 from ._pool import offload
 from .batching import fits_lanes, in_lanes, on_loop, per_item
 
@@ -41,11 +41,11 @@ class AsyncBatches:
         progress: BatchProgress | None = None, **options: Any,
     ) -> BatchResult[str, str]:
         """``put`` every ``{path: data}`` item, ``max_concurrency`` at a time; per-item results."""
+        width = batch_width(self._disk, max_concurrency)
         if fits_lanes(self._inline, progress) and all(_one_request(data) for data in items.values()):
-            return await in_lanes(list(items), lambda path: self._disk.put(path, items[path], **options),
-                                  max_concurrency)
+            return await in_lanes(list(items), lambda path: self._disk.put(path, items[path], **options), width)
         return await per_item(
-            list(items), lambda path: self.put(path, items[path], **options), max_concurrency, progress
+            list(items), lambda path: self.put(path, items[path], **options), width, progress
         )
 
     async def get_many(
@@ -53,31 +53,34 @@ class AsyncBatches:
         progress: BatchProgress | None = None,
     ) -> BatchResult[str, bytes]:
         """``get`` every path; a failed item holds its error."""
+        width = batch_width(self._disk, max_concurrency)
         unique = list(dict.fromkeys(paths))
         if fits_lanes(self._inline, progress):
-            return await in_lanes(unique, lambda path: bytes(self._disk.get(path)), max_concurrency)
-        return await per_item(unique, self.get, max_concurrency, progress)
+            return await in_lanes(unique, lambda path: bytes(self._disk.get(path)), width)
+        return await per_item(unique, self.get, width, progress)
 
     async def exists_many(
         self, paths: Iterable[str], *, max_concurrency: int = DEFAULT_CONCURRENCY,
         progress: BatchProgress | None = None,
     ) -> BatchResult[str, bool]:
         """``exists`` for every path."""
+        width = batch_width(self._disk, max_concurrency)
         unique = list(dict.fromkeys(paths))
         if fits_lanes(self._inline, progress):
-            return await in_lanes(unique, lambda path: bool(self._disk.exists(path)), max_concurrency)
-        return await per_item(unique, self.exists, max_concurrency, progress)
+            return await in_lanes(unique, lambda path: bool(self._disk.exists(path)), width)
+        return await per_item(unique, self.exists, width, progress)
 
     async def copy_many(
         self, pairs: Mapping[str, str], *, max_concurrency: int = DEFAULT_CONCURRENCY,
         progress: BatchProgress | None = None, **options: Any,
     ) -> BatchResult[str, str]:
         """``copy`` every ``{source: destination}`` pair."""
+        width = batch_width(self._disk, max_concurrency)
         if fits_lanes(self._inline, progress):
             return await in_lanes(list(pairs), lambda source: self._disk.copy(source, pairs[source], **options),
-                                  max_concurrency)
+                                  width)
         return await per_item(
-            list(pairs), lambda source: self.copy(source, pairs[source], **options), max_concurrency, progress
+            list(pairs), lambda source: self.copy(source, pairs[source], **options), width, progress
         )
 
     async def delete_many(
@@ -85,6 +88,7 @@ class AsyncBatches:
         progress: BatchProgress | None = None,
     ) -> BatchResult[str, bool]:
         """Delete every path (S3: DeleteObjects requests of up to 1,000 keys)."""
+        width = batch_width(self._disk, max_concurrency)
         unique = list(dict.fromkeys(paths))
         stop = threading.Event()
         report = None if progress is None else on_loop(progress, asyncio.get_running_loop(), stop)
@@ -92,8 +96,8 @@ class AsyncBatches:
         if native is not None:
             return native
         if fits_lanes(self._inline, progress):
-            return await in_lanes(unique, lambda path: bool(self._disk.delete(path)), max_concurrency)
-        return await per_item(unique, self.delete, max_concurrency, progress)
+            return await in_lanes(unique, lambda path: bool(self._disk.delete(path)), width)
+        return await per_item(unique, self.delete, width, progress)
 
 
 def _one_request(data: Any) -> bool:

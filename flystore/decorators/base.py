@@ -30,6 +30,9 @@ class DecoratedBackend(Backend):
         self.unsupported = inner.unsupported
         self.name = inner.name
 
+    def connection_limit(self) -> int | None:
+        return self.inner.connection_limit()
+
     def file_exists(self, path: str) -> bool:
         return self.inner.file_exists(path)
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -82,20 +85,59 @@ def test_an_async_batch_wider_than_max_concurrency_keeps_its_connections(
     disk.close()
 
 
-def test_max_pool_connections_sizes_the_pool(
+def test_max_pool_connections_sizes_the_pool_and_caps_a_wider_batch(
     s3_endpoint: str, bucket: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # A pool smaller than the batch is the documented way to get the warning: the option reaches urllib3.
     small = build(s3_endpoint, bucket, max_pool_connections=4)
+    assert small.backend.connection_limit() == 4
     caplog.set_level(logging.WARNING, logger="urllib3")
-    _batches(small, WIDE)
-    assert _discarded(caplog), "a 4-connection pool under a 32-wide batch discards connections"
-    small.close()
+    # 32 threads of the caller's own, outside any batch: the option reaches urllib3, which discards.
+    with ThreadPoolExecutor(WIDE) as pool:
+        list(pool.map(lambda index: small.put(f"threads/{index:03d}.txt", b"x" * 1024), range(ITEMS)))
+    assert _discarded(caplog), "a 4-connection pool under 32 threads discards connections"
     caplog.clear()
+    # A batch asking for 32 runs 4 at a time on that disk: every item done, no connection thrown away.
+    in_flight = _widest_batch(small, WIDE)
+    assert _discarded(caplog) == []
+    assert 1 < in_flight <= 4
+
+    async def through_aio() -> None:  # the async lanes take the same width
+        items = {f"aio-small/{index:03d}.bin": bytes([index % 256]) * 4096 for index in range(ITEMS)}
+        assert (await small.aio.put_many(items, max_concurrency=WIDE)).ok
+        assert (await small.aio.get_many(list(items), max_concurrency=WIDE)).results == items
+
+    asyncio.run(through_aio())
+    assert _discarded(caplog) == []
+    small.close()
     wide = build(s3_endpoint, bucket, max_pool_connections=2 * DEFAULT_POOL_CONNECTIONS)
     _batches(wide, DEFAULT_POOL_CONNECTIONS + 16)
     assert _discarded(caplog) == []
     wide.close()
+
+
+def _widest_batch(disk: FilesystemAdapter, width: int) -> int:
+    """Run the batches at ``width`` and return the most items that were ever in flight at once."""
+    lock, current, widest = threading.Lock(), [0], [0]
+
+    original_put = disk.put
+
+    def put(path: str, data: Any, **options: Any) -> Any:
+        with lock:
+            current[0] += 1
+            widest[0] = max(widest[0], current[0])
+        try:
+            time.sleep(0.01)  # long enough that items of a wider batch would overlap
+            return original_put(path, data, **options)
+        finally:
+            with lock:
+                current[0] -= 1
+
+    disk.put = put  # type: ignore[method-assign,assignment]
+    try:
+        _batches(disk, width)
+    finally:
+        del disk.put
+    return widest[0]
 
 
 def test_the_pool_grows_with_max_concurrency_and_reaches_s3fs(s3_endpoint: str, bucket: str) -> None:

@@ -38,6 +38,11 @@ class _S3Base(FsspecBackend):
     max_copy_size = 5 * 1024 * MiB  # larger objects are copied part by part ...
     copy_part_size = 256 * MiB  # ... in parts of this size
 
+    def connection_limit(self) -> int | None:
+        """The botocore client's pool (``max_pool_connections``), which the direct requests share."""
+        limit = getattr(getattr(getattr(self.client, "meta", None), "config", None), "max_pool_connections", None)
+        return limit if isinstance(limit, int) and limit > 0 else None
+
     def __init__(
         self,
         fs: Any,
