@@ -8,9 +8,8 @@ test lets every writer pass the early check first, so only the commit can decide
 from __future__ import annotations
 
 import os
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,34 +17,9 @@ import pytest
 
 from flystore import FilesystemAdapter, StorageManager
 from tests.drivers.test_s3 import CREDENTIALS, raw_client, remove_bucket
+from tests.racing import race
 
 WRITERS = 16
-
-
-def _race(attempts: list[Callable[[], None]]) -> tuple[list[int], list[BaseException]]:
-    """Run every attempt at once (a barrier releases them together); the winners' indexes and the errors."""
-    barrier = threading.Barrier(len(attempts))
-    won: list[int] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            attempts[index]()
-        except BaseException as error:  # collected: the test asserts on every one
-            with lock:
-                errors.append(error)
-        else:
-            with lock:
-                won.append(index)
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(attempts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return won, errors
 
 
 @pytest.fixture(params=["memory", "local"])
@@ -63,7 +37,7 @@ def _payload(index: int) -> bytes:
 
 def test_pipe_file_create_race_has_one_winner(disk: FilesystemAdapter) -> None:
     fs = disk.fs
-    won, errors = _race([lambda i=i: fs.pipe_file("race/one.bin", _payload(i), mode="create") for i in range(WRITERS)])
+    won, errors = race([lambda i=i: fs.pipe_file("race/one.bin", _payload(i), mode="create") for i in range(WRITERS)])
     assert len(won) == 1
     assert len(errors) == WRITERS - 1 and all(isinstance(error, FileExistsError) for error in errors)
     assert fs.cat_file("race/one.bin") == _payload(won[0])  # the winner's bytes, whole
@@ -74,7 +48,7 @@ def test_open_xb_writers_that_all_passed_the_check_have_one_winner(disk: Filesys
     handles = [fs.open("race/x.bin", "xb") for _ in range(WRITERS)]  # nothing there yet: every check passes
     for index, handle in enumerate(handles):
         handle.write(_payload(index))
-    won, errors = _race([handle.close for handle in handles])
+    won, errors = race([handle.close for handle in handles])
     assert len(won) == 1
     assert len(errors) == WRITERS - 1 and all(isinstance(error, FileExistsError) for error in errors)
     assert fs.cat_file("race/x.bin") == _payload(won[0])
@@ -89,7 +63,7 @@ def test_a_scoped_disk_keeps_the_exclusive_create_of_the_disk_below(inner: str, 
     handles = [fs.open("race/x.bin", "xb") for _ in range(WRITERS)]  # every check passes
     for index, handle in enumerate(handles):
         handle.write(_payload(index))
-    won, errors = _race([handle.close for handle in handles])
+    won, errors = race([handle.close for handle in handles])
     assert len(won) == 1 and all(isinstance(error, FileExistsError) for error in errors)
     assert manager.disk(inner).get("tenant/app/race/x.bin") == _payload(won[0])
 

@@ -17,7 +17,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +25,7 @@ import pytest
 
 from flystore import FileAlreadyExists, FilesystemAdapter
 from tests.drivers.test_s3 import MiB, RequestCounter, build, raw_client, remove_bucket
+from tests.racing import race
 
 SMALL = 4096
 BIG = 6 * MiB + 123  # two parts of 5 MiB: a multipart upload
@@ -116,32 +117,6 @@ def _payload(index: int, size: int) -> bytes:
     return (seed * (size // len(seed) + 1))[:size]
 
 
-def _race(attempts: list[Callable[[], None]]) -> tuple[list[int], list[BaseException]]:
-    """Run every attempt at once (a barrier releases them together); the winners' indexes and the errors."""
-    barrier = threading.Barrier(len(attempts))
-    won: list[int] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            attempts[index]()
-        except BaseException as error:  # collected: the test asserts on every one
-            with lock:
-                errors.append(error)
-        else:
-            with lock:
-                won.append(index)
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(attempts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return won, errors
-
-
 def _assert_refused(error: BaseException, disk: FilesystemAdapter, path: str) -> None:
     assert isinstance(error, FileAlreadyExists), repr(error)
     assert error.disk == disk.name and error.path == path
@@ -183,7 +158,7 @@ def test_racing_writers_have_one_winner_whose_bytes_are_intact(
     handles = [disk.fs.open("race/one.bin", "xb") for _ in range(writers)]  # nothing there yet
     for index, handle in enumerate(handles):
         handle.write(_payload(index, size))
-    won, errors = _race([handle.close for handle in handles])  # only the server can decide now
+    won, errors = race([handle.close for handle in handles])  # only the server can decide now
     assert len(won) == 1, (won, errors)
     assert len(errors) == writers - 1
     for error in errors:
