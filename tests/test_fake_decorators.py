@@ -272,3 +272,25 @@ def test_a_faked_scoped_view_of_a_versioned_disk_keeps_its_versions(storage: Sto
     assert len(fake.versions("a.txt")) == 2
     assert fake.below("s3").file_exists("app/a.txt")
     manager.restore()
+
+
+def test_a_disk_faked_first_is_the_one_a_later_decorator_fake_writes_to(storage: StorageManager) -> None:
+    bucket = storage.fake("s3")
+    sealed = storage.fake("sealed")
+    assert isinstance(sealed, EncryptedFilesystemAdapter)
+    sealed.put("secret.txt", b"attack at dawn")
+    assert sealed.below("s3") is bucket  # shared: the test looks at the stored form through its own fake
+    stored = bucket.get("secret.txt")
+    assert stored.startswith(b"FLYE") and b"attack at dawn" not in stored
+    bucket.assert_exists("secret.txt")
+    storage.restore("sealed")  # the decorator's fake goes; the s3 fake stays usable, with its file
+    bucket.assert_exists("secret.txt").put("after.txt", b"still open")
+    assert storage.disk("s3") is bucket
+
+
+def test_a_decorator_faked_before_its_disk_keeps_its_own(storage: StorageManager) -> None:
+    sealed = storage.fake("sealed")
+    bucket = storage.fake("s3")
+    sealed.put("secret.txt", b"attack at dawn")
+    assert sealed.below("s3") is not bucket
+    bucket.assert_missing("secret.txt")

@@ -4,9 +4,11 @@ A disk configured as ``versioned``, ``failover``, ``deduplicated``, ``encrypted`
 own (``versions()``, ``repair()``, ``collect_garbage()``, ``rotate()``, ...). Its fake is built from the
 same configuration, with every storage disk underneath (the ones that are not decorators, named or
 inline, a failover's replicas and an audited disk's trail included) replaced by an empty memory disk,
-so code under test keeps calling those methods and they work. Nothing of the stack reaches a real
-store: a cached disk caches in memory, a CDN disk records its invalidations instead of calling the
-CDN, and a versioned disk in ``native`` mode keeps its versions in the layout.
+so code under test keeps calling those methods and they work. A named disk underneath that is faked
+already (``Storage.fake("s3")`` before ``Storage.fake("documents")``) is that fake, shared, so the test
+sees the stored form through it. Nothing of the stack reaches a real store: a cached disk caches in
+memory, a CDN disk records its invalidations instead of calling the CDN, and a versioned disk in
+``native`` mode keeps its versions in the layout.
 """
 
 from __future__ import annotations
@@ -48,11 +50,15 @@ class StackedFake(FakeDisk):
     """What every fake of a decorator disk is, besides its decorator's own class: it owns its stack."""
 
     _leaf_roots: list[str]
+    #: Names of fakes the stack shares with the manager (faked before this disk): theirs to close.
+    _shared: tuple[str, ...] = ()
 
     def close(self) -> None:
         stack, self._stack = self._stack, None
         super().close()
         if stack is not None:
+            for name in self._shared:
+                stack._disks.pop(name, None)
             stack._close_all()  # the fake's own disks underneath: nobody else holds them
         for root in self._leaf_roots:
             shutil.rmtree(root, ignore_errors=True)
@@ -147,11 +153,19 @@ def make_stacked_fake(
     rewriter = _Rewriter(local, overrides or {}, purge)
     disks = manager.config["disks"]
     names = _reachable(disks, name)
+    faked = {other: manager._disks[other] for other in names
+             if other != name and other in manager._fakes and other in manager._disks}
     stack = type(manager)(app_key=manager.app_key, app_url=manager.app_url)  # no import of the manager module
     try:
-        stack.configure({"default": name, "disks": {other: rewriter.disk(other, disks[other]) for other in names}})
+        stack.configure({"default": name, "disks": {
+            other: {"driver": "memory"} if other in faked else rewriter.disk(other, disks[other]) for other in names
+        }})
+        for other, disk in faked.items():
+            stack.set(other, disk)  # the test's own fake of that disk, shared (its config above is a stand-in)
         built = stack.build(stack.config["disks"][name], name=name)
     except BaseException:
+        for other in faked:
+            stack._disks.pop(other, None)
         stack._close_all()
         for root in rewriter.roots:
             shutil.rmtree(root, ignore_errors=True)
@@ -161,5 +175,6 @@ def make_stacked_fake(
     fake.manager = manager  # signed URLs verify through the manager the disk is faked on
     fake._stack = stack
     fake._leaf_roots = rewriter.roots
+    fake._shared = tuple(faked)
     fake._invalidated = invalidated
     return fake
