@@ -20,11 +20,15 @@ from __future__ import annotations
 import os
 import threading
 import time
+import warnings
 import weakref
 from typing import TYPE_CHECKING, Any
 
 from .errors import DriverNotInstalled
 from .events import StorageEvent, hub
+
+#: The start of watchdog's warning that a watch got its callback twice (``InotifyFD._add_callback``), harmless.
+WATCHDOG_DOUBLE_WATCH = r"Callback with id '[^']*' already exists for watch"
 
 if TYPE_CHECKING:
     from .disk import FilesystemAdapter
@@ -84,6 +88,10 @@ class DiskWatcher:
         return self._disk()
 
     def start(self) -> DiskWatcher:
+        # watchdog 7 warns when a directory made during its recursive scan gets its watch added twice (the watch
+        # stays right, the callback is replaced). Under ``-W error`` (pytest's filterwarnings=error too) that
+        # warning is raised in watchdog's own thread, which dies, and every later change goes unreported.
+        warnings.filterwarnings("ignore", message=WATCHDOG_DOUBLE_WATCH, category=RuntimeWarning)
         self._observer.start()
         self._flusher.start()
         return self

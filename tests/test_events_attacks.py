@@ -354,3 +354,37 @@ def test_a_watch_option_from_an_unset_environment_variable_leaves_the_disk_unwat
     assert "_watcher" not in disk.__dict__
     disk.put("a.txt", b"a")
     assert disk.get("a.txt") == b"a"
+
+
+def test_watchdogs_double_watch_warning_never_kills_the_watcher_under_w_error(watched: Any) -> None:
+    """watchdog warns from its own thread when a directory made mid-scan is watched twice (it happened in a
+    run: the warning, made an error by filterwarnings, killed the thread and later changes went unseen)."""
+    import inspect
+    import re
+    import threading
+    import warnings
+
+    from watchdog.observers.inotify_c import InotifyFD
+
+    from flystore.watch import WATCHDOG_DOUBLE_WATCH
+
+    source = inspect.getsource(InotifyFD._add_callback)  # notices when watchdog rewords or drops the warning
+    assert "already exists for watch" in source and "RuntimeWarning" in source
+    worded = "Callback with id '140111035642768' already exists for watch <Watch wd=4>. It will be Overwritten."
+    assert re.match(WATCHDOG_DOUBLE_WATCH, worded)
+    assert any(action == "error" for action, *_ in warnings.filters)  # the suite's filterwarnings=error is on
+    raised: list[BaseException] = []
+
+    def as_watchdogs_thread_does() -> None:
+        try:
+            warnings.warn(worded, RuntimeWarning, stacklevel=1)
+        except BaseException as error:  # what would kill watchdog's thread
+            raised.append(error)
+
+    thread = threading.Thread(target=as_watchdogs_thread_does)
+    thread.start()
+    thread.join()
+    assert raised == []
+    disk, root, seen = watched
+    (root / "after.txt").write_bytes(b"still watched")
+    wait_for(lambda: ("watch", "file_updated", "after.txt") in seen)
