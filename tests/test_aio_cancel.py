@@ -12,9 +12,10 @@ import asyncio
 import sys
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pytest
 
@@ -46,6 +47,27 @@ def disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AsyncDisk]:
     finally:
         remove_bucket(client, bucket)
         client.close()
+
+
+async def cancel_twice_mid_listener(
+    task: asyncio.Task[Any], gate: threading.Event, settled: Callable[[], None]
+) -> None:
+    """Cancel ``task`` twice while a worker sits in ``slow_listener`` (whose ``gate`` opens 0.3 s later) and
+    run ``settled`` (the caller's assertions) the moment the cancellation comes out, before the gate is forced."""
+    while not workers_in("slow_listener"):  # noqa: ASYNC110 - waits on another thread
+        await asyncio.sleep(0.001)
+    task.cancel()
+    await asyncio.sleep(0)  # the task now waits for its worker (or its lanes)
+    task.cancel()
+    releaser = threading.Timer(0.3, gate.set)
+    releaser.start()
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        settled()
+    finally:
+        gate.set()
+        releaser.join()
 
 
 def workers_in(*names: str) -> list[str]:
@@ -335,21 +357,10 @@ def test_a_write_cancelled_twice_still_waits_for_its_worker(tmp_path: Path, verb
 
     async def main() -> None:
         call = disk.aio.put("target.txt", b"t") if verb == "put" else disk.aio.copy("source.txt", "target.txt")
-        task = asyncio.create_task(call)
-        while not workers_in("slow_listener"):  # noqa: ASYNC110 - waits on another thread
-            await asyncio.sleep(0.001)
-        task.cancel()
-        await asyncio.sleep(0)  # the task now waits for its worker
-        task.cancel()
-        releaser = threading.Timer(0.3, gate.set)
-        releaser.start()
-        try:
-            with pytest.raises(asyncio.CancelledError):
-                await task
+        def settled() -> None:
             assert finished.is_set(), "the cancellation returned while the worker was still writing"
-        finally:
-            gate.set()
-            releaser.join()
+
+        await cancel_twice_mid_listener(asyncio.create_task(call), gate, settled)
 
     asyncio.run(main())
 
@@ -365,21 +376,11 @@ def test_a_batch_cancelled_twice_still_waits_for_the_items_in_flight(tmp_path: P
     disk.on("file_updated", slow_listener)
 
     async def main() -> None:
-        task = asyncio.create_task(disk.aio.put_many({"a.txt": b"a", "b.txt": b"b"}, max_concurrency=2))
-        while not workers_in("slow_listener"):  # noqa: ASYNC110 - waits on another thread
-            await asyncio.sleep(0.001)
-        task.cancel()
-        await asyncio.sleep(0)  # the batch now waits for its lanes
-        task.cancel()
-        releaser = threading.Timer(0.3, gate.set)
-        releaser.start()
-        try:
-            with pytest.raises(asyncio.CancelledError):
-                await task
+        batch = disk.aio.put_many({"a.txt": b"a", "b.txt": b"b"}, max_concurrency=2)
+        def settled() -> None:
             assert finished.is_set() and workers_in("slow_listener") == [], "a lane was still writing"
-        finally:
-            gate.set()
-            releaser.join()
+
+        await cancel_twice_mid_listener(asyncio.create_task(batch), gate, settled)
 
     asyncio.run(main())
 
